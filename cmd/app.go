@@ -1,0 +1,89 @@
+// Package cmd is wsdbg's command line: it parses flags into option structs,
+// joins the handshake and wire packages, decides about color and terminals,
+// and maps every outcome to an exit code (SPEC §7).
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// A commandFunc builds one subcommand for a run.
+type commandFunc func(o *IO) *cli.Command
+
+var registry []commandFunc
+
+// register adds a subcommand; each command file calls it from init.
+func register(f commandFunc) { registry = append(registry, f) }
+
+// Main runs wsdbg with args (args[0] is the program name) and returns the
+// exit code.
+func Main(args []string, o *IO) int {
+	return MainContext(context.Background(), args, o)
+}
+
+// MainContext is Main with a context that cancels the run.
+func MainContext(ctx context.Context, args []string, o *IO) int {
+	o.fill()
+	app := newApp(o)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCodeOf(err)
+	var ee *ExitError
+	if !(errors.As(err, &ee) && ee.Quiet) {
+		fmt.Fprintf(o.Err, "wsdbg: %s\n", err)
+	}
+	return code
+}
+
+func newApp(o *IO) *cli.App {
+	app := &cli.App{
+		Name:                 "wsdbg",
+		Usage:                "WebSocket client and handshake debugger",
+		UsageText:            "wsdbg COMMAND [options] URL ...",
+		Description:          "Crafts any WebSocket upgrade request, prints the exchange as it crossed the wire with diagnostics, and then lets you use the connection.",
+		Reader:               o.In,
+		Writer:               o.Out,
+		ErrWriter:            o.Err,
+		HideHelpCommand:      true,
+		EnableBashCompletion: false,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		OnUsageError:         onUsageError,
+		CommandNotFound: func(c *cli.Context, name string) {
+			// Reported through the returned error by Before; see below.
+		},
+	}
+	for _, f := range registry {
+		c := f(o)
+		c.OnUsageError = onUsageError
+		app.Commands = append(app.Commands, c)
+	}
+	sort.Slice(app.Commands, func(i, j int) bool { return app.Commands[i].Name < app.Commands[j].Name })
+	names := make([]string, 0, len(app.Commands))
+	for _, c := range app.Commands {
+		names = append(names, c.Name)
+	}
+	app.Action = func(c *cli.Context) error {
+		if c.NArg() == 0 {
+			_ = cli.ShowAppHelp(c)
+			return &ExitError{Code: ExitUsage, Err: errors.New("no command given"), Quiet: true}
+		}
+		return usageErrorf("unknown command %q; the commands are %s (try 'wsdbg --help')", c.Args().First(), strings.Join(names, ", "))
+	}
+	return app
+}
+
+func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
+	hint := "try 'wsdbg --help'"
+	if c != nil && c.Command != nil && c.Command.Name != "" {
+		hint = fmt.Sprintf("try 'wsdbg %s --help'", c.Command.Name)
+	}
+	return usageErrorf("%s; %s", err, hint)
+}

@@ -1,0 +1,35 @@
+package cmd
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/urfave/cli/v2"
+)
+
+func init() { register(newVersionCommand) }
+
+// Version returns the module version wsdbg was built from: the tag for
+// `go install github.com/wsdbg/wsdbg@vX.Y.Z`, "(devel)" for a local build.
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Version == "" {
+		return "(devel)"
+	}
+	return bi.Main.Version
+}
+
+func newVersionCommand(o *IO) *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version of wsdbg and the Go toolchain it was built with",
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("version takes no arguments, got %q", c.Args().First())
+			}
+			_, err := fmt.Fprintf(o.Out, "wsdbg %s %s %s/%s\n", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return err
+		},
+	}
+}
