@@ -35,6 +35,12 @@ type Config struct {
 	// *ProtocolError carrying close code 1009 (RFC 6455 §7.4.1).
 	MaxMessageSize int64
 
+	// Deflate holds the negotiated permessage-deflate parameters (the
+	// server's response, RFC 7692 §7); nil means no compression. With it,
+	// RSV1 is accepted on the first frame of a data message and messages
+	// of at least CompressionThreshold bytes are sent compressed.
+	Deflate *DeflateParams
+
 	// Rand is the source of masking keys; nil means crypto/rand. It is read
 	// through a 4 KiB buffer, so a key costs no system call.
 	Rand io.Reader

@@ -1,25 +1,37 @@
 package wire
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
-// setupDeflate attaches the permessage-deflate engines when the extension
-// was negotiated.
-func setupDeflate(c *Conn, cfg Config) {}
+// setupDeflate attaches the permessage-deflate engines of deflate.go when
+// the extension was negotiated (RFC 7692).
+func setupDeflate(c *Conn, cfg Config) {
+	if cfg.Deflate == nil {
+		return
+	}
+	c.comp = NewCompressor(*cfg.Deflate, cfg.Role)
+	c.decomp = NewDecompressor(*cfg.Deflate, cfg.Role)
+}
 
 // inflate feeds a chunk of a compressed frame's payload to the
-// decompressor, appending to the message, and checks the result.
+// decompressor, which appends to the message what it can inflate, and
+// checks the result: size limit (close 1009), DEFLATE data (close 1002)
+// and UTF-8 (close 1007).
 func (c *Conn) inflate(chunk []byte, final bool) error {
 	r := &c.r
 	start := len(r.msg)
-	out, err := c.decomp.Append(r.msg, chunk, final, c.maxSize-int64(len(r.msg)))
+	out, err := c.decomp.Append(r.msg, chunk, final, c.maxSize)
 	r.msg = out
 	if err != nil {
-		if int64(len(out)) >= c.maxSize {
+		if errors.Is(err, ErrMessageTooBig) {
 			return &ProtocolError{Code: CloseMessageTooBig,
-				Reason: fmt.Sprintf("compressed %v message inflates beyond the limit of %d bytes; raise --max-message-size", r.op, c.maxSize)}
+				Reason: fmt.Sprintf("compressed %v message exceeds the limit of %d bytes after decompression (%v); raise --max-message-size",
+					r.op, c.maxSize, err)}
 		}
-		return &ProtocolError{Code: CloseInvalidPayload,
-			Reason: fmt.Sprintf("inflate %v message (frame %d): %v", r.op, r.frames, err)}
+		return &ProtocolError{Code: CloseProtocolError,
+			Reason: fmt.Sprintf("compressed %v message, frame %d: %v", r.op, r.frames, err)}
 	}
 	if r.op == OpText && len(r.msg) > start {
 		if pe := r.checkUTF8(); pe != nil {
