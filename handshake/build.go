@@ -1,0 +1,280 @@
+package handshake
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// DeflateOffer is the extension element --deflate offers (RFC 7692 §7.1).
+const DeflateOffer = "permessage-deflate; client_max_window_bits"
+
+// UsageError reports a problem with what the user asked for (a bad URL, a
+// malformed -H, an unreadable --request-file): exit code 2.
+type UsageError struct {
+	Op  string // "parse URL", "parse header", "read request file"
+	Err error
+}
+
+func (e *UsageError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// ParseURL parses a WebSocket URL the way SPEC §1 describes: ws and wss as
+// they are, http → ws, https → wss, no scheme → ws. The fragment is dropped
+// (RFC 6455 §3: fragments are not used). Errors are *UsageError.
+func ParseURL(raw string) (*url.URL, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return nil, &UsageError{"parse URL", errors.New("empty URL; try ws://host:port/path")}
+	}
+	if !strings.Contains(s, "://") {
+		s = "ws://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, &UsageError{"parse URL", fmt.Errorf("%q: %v", raw, errors.Unwrap(err))}
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "ws", "http":
+		u.Scheme = "ws"
+	case "wss", "https":
+		u.Scheme = "wss"
+	default:
+		return nil, &UsageError{"parse URL", fmt.Errorf("unsupported scheme %q in %q; use ws://, wss://, http:// or https://", u.Scheme, raw)}
+	}
+	if u.Opaque != "" || u.Hostname() == "" {
+		return nil, &UsageError{"parse URL", fmt.Errorf("no host in %q; try ws://host:port/path", raw)}
+	}
+	if p := u.Port(); p != "" {
+		for _, c := range []byte(p) {
+			if !isDigit(c) {
+				return nil, &UsageError{"parse URL", fmt.Errorf("bad port %q in %q", p, raw)}
+			}
+		}
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u, nil
+}
+
+// defaultPort returns 443 for wss and 80 otherwise (RFC 6455 §3).
+func defaultPort(u *url.URL) string {
+	if u.Scheme == "wss" {
+		return "443"
+	}
+	return "80"
+}
+
+// HostPort returns the address to connect to for u: host:port with the
+// scheme's default port filled in and IPv6 literals bracketed.
+func HostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = defaultPort(u)
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// HostHeader returns the Host value for u: the host, with the port only when
+// it is not the scheme's default, IPv6 literals in brackets (RFC 9110 §7.2,
+// RFC 6455 §4.1 item 4).
+func HostHeader(u *url.URL) string {
+	h := u.Hostname()
+	if strings.Contains(h, ":") {
+		h = "[" + h + "]"
+	}
+	if p := u.Port(); p != "" && p != defaultPort(u) {
+		h += ":" + p
+	}
+	return h
+}
+
+// RequestTarget returns the request-target for u: path (or "/") and query
+// (RFC 6455 §3, RFC 9112 §3.2.1).
+func RequestTarget(u *url.URL) string {
+	t := u.EscapedPath()
+	if t == "" {
+		t = "/"
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		t += "?" + u.RawQuery
+	}
+	return t
+}
+
+// ParseHeader splits a -H argument "Name: value" into name and value (value
+// trimmed of surrounding spaces and tabs). Errors are *UsageError.
+func ParseHeader(s string) (name, value string, err error) {
+	name, value, ok := strings.Cut(s, ":")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return "", "", &UsageError{"parse header", fmt.Errorf("%q is not \"Name: value\"; try -H \"X-Token: abc\"", s)}
+	}
+	return name, strings.Trim(value, " \t"), nil
+}
+
+// isDefaultName reports whether a -H name replaces a default field in place
+// rather than being appended (SPEC §1.1).
+func isDefaultName(name string) bool {
+	switch strings.ToLower(name) {
+	case "host", "origin", "upgrade", "connection", "authorization":
+		return true
+	}
+	return len(name) >= len("sec-websocket-") && strings.EqualFold(name[:len("sec-websocket-")], "sec-websocket-")
+}
+
+type kv struct {
+	name, value string
+	user        bool // from -H
+}
+
+// BuildRequest returns the request head for u and o, as bytes ready to
+// write. Default fields come in this fixed order (each only when it applies):
+//
+//	GET <path?query> HTTP/1.1
+//	Host                      (port only when not the default; RFC 6455 §4.1 item 4)
+//	Upgrade: websocket        (item 5)
+//	Connection: Upgrade       (item 6)
+//	Sec-WebSocket-Key         (item 7; Options.Key or 16 random bytes)
+//	Sec-WebSocket-Version     (item 9; Options.Version or 13)
+//	Sec-WebSocket-Protocol    (item 10; comma-joined, or one line each with SplitHeaders)
+//	Sec-WebSocket-Extensions  (item 11; -x verbatim, then the --deflate offer)
+//	Origin                    (item 8; only when given)
+//	Authorization: Basic      (from the URL's userinfo, RFC 7617)
+//
+// Then the -H fields: a name among the defaults (Host, Origin, Upgrade,
+// Connection, Authorization, Sec-WebSocket-*) replaces that default in place,
+// several -H of one name giving several lines there; other names, and
+// default names not present, are appended in order. --omit removes
+// defaults by name (ASCII case-insensitive) before -H applies.
+func BuildRequest(u *url.URL, o *Options) ([]byte, error) {
+	fields := make([]kv, 0, 12)
+	fields = append(fields,
+		kv{"Host", HostHeader(u), false},
+		kv{"Upgrade", "websocket", false},
+		kv{"Connection", "Upgrade", false})
+	key := o.Key
+	if key == "" {
+		r := o.Rand
+		if r == nil {
+			r = rand.Reader
+		}
+		key = NewKey(r)
+	}
+	fields = append(fields, kv{name: "Sec-WebSocket-Key", value: key})
+	version := o.Version
+	if version == "" {
+		version = "13"
+	}
+	fields = append(fields, kv{name: "Sec-WebSocket-Version", value: version})
+	fields = appendJoined(fields, "Sec-WebSocket-Protocol", o.Protocols, o.SplitHeaders)
+	exts := append([]string(nil), o.Extensions...)
+	if o.Deflate {
+		exts = append(exts, DeflateOffer)
+	}
+	fields = appendJoined(fields, "Sec-WebSocket-Extensions", exts, o.SplitHeaders)
+	if o.Origin != "" {
+		fields = append(fields, kv{name: "Origin", value: o.Origin})
+	}
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
+		fields = append(fields, kv{name: "Authorization", value: "Basic " + cred})
+	}
+
+	// --omit
+	if len(o.Omit) > 0 {
+		kept := fields[:0]
+		for _, f := range fields {
+			if !containsFold(o.Omit, f.name) {
+				kept = append(kept, f)
+			}
+		}
+		fields = kept
+	}
+
+	// -H
+	for _, h := range o.Headers {
+		name, value, err := ParseHeader(h)
+		if err != nil {
+			return nil, err
+		}
+		fields = applyHeader(fields, name, value)
+	}
+
+	b := make([]byte, 0, 256)
+	b = append(b, "GET "...)
+	b = append(b, RequestTarget(u)...)
+	b = append(b, " HTTP/1.1\r\n"...)
+	for _, f := range fields {
+		b = append(b, f.name...)
+		b = append(b, ": "...)
+		b = append(b, f.value...)
+		b = append(b, "\r\n"...)
+	}
+	return append(b, "\r\n"...), nil
+}
+
+func appendJoined(fields []kv, name string, values []string, split bool) []kv {
+	if len(values) == 0 {
+		return fields
+	}
+	if split {
+		for _, v := range values {
+			fields = append(fields, kv{name: name, value: v})
+		}
+		return fields
+	}
+	return append(fields, kv{name: name, value: strings.Join(values, ", ")})
+}
+
+// applyHeader applies one -H field. For a default name: the first -H
+// replaces every default line of that name at the place of the first one;
+// later -H of the name go right after the previous -H line. Anything else
+// is appended.
+func applyHeader(fields []kv, name, value string) []kv {
+	f := kv{name: name, value: value, user: true}
+	if !isDefaultName(name) {
+		return append(fields, f)
+	}
+	lastUser, firstDefault := -1, -1
+	for i, g := range fields {
+		if !strings.EqualFold(g.name, name) {
+			continue
+		}
+		if g.user {
+			lastUser = i
+		} else if firstDefault < 0 {
+			firstDefault = i
+		}
+	}
+	switch {
+	case lastUser >= 0:
+		return slices.Insert(fields, lastUser+1, f)
+	case firstDefault >= 0:
+		kept := fields[:0]
+		for i, g := range fields {
+			switch {
+			case i == firstDefault:
+				kept = append(kept, f)
+			case !strings.EqualFold(g.name, name):
+				kept = append(kept, g)
+			}
+		}
+		return kept
+	}
+	return append(fields, f)
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(strings.TrimSpace(x), s) {
+			return true
+		}
+	}
+	return false
+}

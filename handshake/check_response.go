@@ -1,0 +1,268 @@
+package handshake
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Findings is the verdict on one response: every diagnostic, plus the
+// accept check and what was negotiated.
+type Findings struct {
+	Diagnostics []Diagnostic
+	Accept      *AcceptInfo // nil unless the status is 101
+	Negotiated  Negotiated
+}
+
+// DiagnoseResponse judges resp against req, the request as sent, and the
+// expectations in o (which may be nil). It is a pure function that collects
+// every finding rather than stopping at the first (RFC 6455 §4.1 lists what
+// a client must check; RFC 7692 §7.1 the permessage-deflate parameters).
+func DiagnoseResponse(req *Request, resp *Response, o *Options) Findings {
+	if o == nil {
+		o = &Options{}
+	}
+	var f Findings
+	f.Diagnostics = make([]Diagnostic, 0, 4)
+	add := func(d Diagnostic) { f.Diagnostics = append(f.Diagnostics, d) }
+
+	if resp.Proto != "HTTP/1.1" {
+		add(Diag("http-version", "status line %q says %q; a WebSocket upgrade needs HTTP/1.1 (RFC 9110 §7.8: Upgrade is HTTP/1.1 only)", resp.StartLine, resp.Proto))
+	}
+	offeredVersion, _ := req.Get("Sec-WebSocket-Version")
+	if vs := resp.Tokens("Sec-WebSocket-Version"); len(vs) > 0 && !slices.Contains(vs, offeredVersion) {
+		add(Diag("version-unsupported", "server supports Sec-WebSocket-Version %s; the request offered %q; try --ws-version %s", strings.Join(vs, ", "), offeredVersion, vs[0]))
+	}
+
+	if resp.Status != 101 {
+		add(statusDiagnostic(req, resp))
+		checkExpectations(&f, resp, o)
+		return f
+	}
+
+	checkAccept(&f, req, resp)
+	checkUpgrade(&f, req, resp)
+	if cs := resp.Values("Connection"); len(cs) == 0 {
+		add(Diag("connection-missing", "101 without a Connection field; it must contain the token Upgrade"))
+	} else if !resp.HasToken("Connection", "upgrade") {
+		add(Diag("connection-missing", "Connection is %s, without the token Upgrade", quoteList(cs)))
+	}
+	checkProtocol(&f, req, resp)
+	checkExtensions(&f, req, resp, o)
+	checkExpectations(&f, resp, o)
+	return f
+}
+
+// statusDiagnostic explains a status other than 101.
+func statusDiagnostic(req *Request, resp *Response) Diagnostic {
+	got := fmt.Sprintf("%d %s", resp.Status, resp.Reason)
+	if resp.Reason == "" {
+		got = fmt.Sprint(resp.Status)
+	}
+	s := resp.Status
+	switch {
+	case s == 0:
+		return Diag("status-not-101", "status line %q has no three-digit status code; expected 101 Switching Protocols", resp.StartLine)
+	case s == 200:
+		return Diag("status-not-101", "server answered %q instead of 101: it ignored the Upgrade and served a plain HTTP response (RFC 9110 §7.8); check that %q is a WebSocket endpoint", got, req.Target)
+	case s == 400:
+		return Diag("status-not-101", "server answered %q: it rejected the handshake request; check the request diagnostics and the Sec-WebSocket-Key, -Version and Host fields", got)
+	case s == 401:
+		msg := fmt.Sprintf("server answered %q: the endpoint needs credentials", got)
+		if v, ok := resp.Get("WWW-Authenticate"); ok {
+			msg += fmt.Sprintf(" (WWW-Authenticate: %q)", v)
+		}
+		return Diag("status-not-101", "%s; try ws://user:pass@host/ or -H \"Authorization: ...\"", msg)
+	case s == 403:
+		if origin, ok := req.Get("Origin"); ok {
+			return Diag("status-not-101", "server answered %q: it refused this client; servers often check Origin (sent %q) or credentials; try another --origin", got, origin)
+		}
+		return Diag("status-not-101", "server answered %q: it refused this client; servers often require an Origin (none was sent) or credentials; try --origin", got)
+	case s == 404:
+		return Diag("status-not-101", "server answered %q: nothing at %q; check the path in the URL", got, req.Target)
+	case s == 426:
+		if vs := resp.Values("Sec-WebSocket-Version"); len(vs) > 0 {
+			v, _ := req.Get("Sec-WebSocket-Version")
+			return Diag("status-not-101", "server answered %q: it wants another WebSocket version (supports %s, offered %q; RFC 6455 §4.4)", got, strings.Join(vs, ", "), v)
+		}
+		if up, ok := resp.Get("Upgrade"); ok {
+			return Diag("status-not-101", "server answered %q: it requires \"Upgrade: %s\" (RFC 9110 §15.5.22)", got, up)
+		}
+		return Diag("status-not-101", "server answered %q: it requires a protocol upgrade it did not name (RFC 9110 §15.5.22)", got)
+	case s >= 300 && s < 400:
+		if loc, ok := resp.Get("Location"); ok {
+			return Diag("status-not-101", "server answered %q: redirect to Location %q; follow it with --location", got, loc)
+		}
+		return Diag("status-not-101", "server answered %q: a redirect without a Location field", got)
+	case s >= 500 && s < 600:
+		return Diag("status-not-101", "server answered %q: a server-side failure; a proxy or gateway in front of the server may not pass WebSocket upgrades", got)
+	case s >= 100 && s < 200:
+		return Diag("status-not-101", "server answered %q, an interim response; expected 101 Switching Protocols", got)
+	}
+	return Diag("status-not-101", "server answered %q instead of 101 Switching Protocols", got)
+}
+
+func checkAccept(f *Findings, req *Request, resp *Response) {
+	key, hasKey := req.Get("Sec-WebSocket-Key")
+	got := resp.Values("Sec-WebSocket-Accept")
+	a := &AcceptInfo{Key: key}
+	if hasKey {
+		a.Expected = AcceptKey(key)
+	}
+	if len(got) > 0 {
+		a.Received = got[0]
+	}
+	f.Accept = a
+	switch {
+	case len(got) == 0:
+		f.Diagnostics = append(f.Diagnostics, Diag("accept-missing", "101 without Sec-WebSocket-Accept; expected %q for key %q", a.Expected, key))
+	case len(got) > 1:
+		f.Diagnostics = append(f.Diagnostics, Diag("accept-duplicate", "%d Sec-WebSocket-Accept fields (%s); there must be exactly one (expected %q)", len(got), quoteList(got), a.Expected))
+	case !hasKey:
+		f.Diagnostics = append(f.Diagnostics, Diag("accept-mismatch", "Sec-WebSocket-Accept %q received, but the request had no Sec-WebSocket-Key to check it against", a.Received))
+	case a.Received != a.Expected:
+		f.Diagnostics = append(f.Diagnostics, Diag("accept-mismatch", "Sec-WebSocket-Accept is %q; expected %q = base64(SHA-1(key %q + %s))", a.Received, a.Expected, key, GUID))
+	default:
+		a.OK = true
+		f.Diagnostics = append(f.Diagnostics, Diag("accept-ok", "Sec-WebSocket-Accept matches SHA-1(key + "+GUID+")"))
+	}
+}
+
+func checkUpgrade(f *Findings, req *Request, resp *Response) {
+	ups := resp.Values("Upgrade")
+	if len(ups) == 0 {
+		f.Diagnostics = append(f.Diagnostics, Diag("upgrade-missing", "101 without an Upgrade field; it must be \"Upgrade: websocket\""))
+		return
+	}
+	offered := req.Tokens("Upgrade")
+	got := resp.Tokens("Upgrade")
+	if len(offered) == 0 || slices.ContainsFunc(offered, func(s string) bool { return strings.EqualFold(s, "websocket") }) {
+		if len(got) != 1 || !strings.EqualFold(got[0], "websocket") {
+			f.Diagnostics = append(f.Diagnostics, Diag("upgrade-mismatch", "Upgrade is %s; it must be websocket (ASCII case-insensitive)", quoteList(ups)))
+		}
+		return
+	}
+	// A generic upgrade (-H "Upgrade: ..."): the server must pick one of
+	// the offered protocols (RFC 9110 §7.8).
+	if len(got) != 1 || !slices.ContainsFunc(offered, func(s string) bool { return strings.EqualFold(s, got[0]) }) {
+		f.Diagnostics = append(f.Diagnostics, Diag("upgrade-mismatch", "Upgrade is %s; it must be one of the offered protocols (%s)", quoteList(ups), strings.Join(offered, ", ")))
+	}
+}
+
+func checkProtocol(f *Findings, req *Request, resp *Response) {
+	offered := req.Tokens("Sec-WebSocket-Protocol")
+	lines := resp.Count("Sec-WebSocket-Protocol")
+	got := resp.Tokens("Sec-WebSocket-Protocol")
+	offeredText := "none offered"
+	if len(offered) > 0 {
+		offeredText = "offered: " + strings.Join(offered, ", ")
+	}
+	switch {
+	case len(got) > 1 || lines > 1:
+		f.Diagnostics = append(f.Diagnostics, Diag("protocol-multiple", "server selected %d subprotocols (%s in %d lines); it must select exactly one (%s)", len(got), quoteList(got), lines, offeredText))
+	case lines == 1 && len(got) == 0:
+		f.Diagnostics = append(f.Diagnostics, Diag("protocol-not-offered", "server sent an empty Sec-WebSocket-Protocol (%s)", offeredText))
+	case len(got) == 1 && !slices.Contains(offered, got[0]):
+		f.Negotiated.Protocol = got[0]
+		if len(offered) == 0 {
+			f.Diagnostics = append(f.Diagnostics, Diag("protocol-not-offered", "server selected %q but no subprotocol was offered", got[0]))
+		} else {
+			f.Diagnostics = append(f.Diagnostics, Diag("protocol-not-offered", "server selected %q, which was not offered (%s)", got[0], offeredText))
+		}
+	case len(got) == 1:
+		f.Negotiated.Protocol = got[0]
+		f.Diagnostics = append(f.Diagnostics, Diag("protocol-ok", "server selected %q (%s)", got[0], offeredText))
+	case len(offered) > 0:
+		f.Diagnostics = append(f.Diagnostics, Diag("protocol-ignored", "server selected no subprotocol (%s); it may not support any of them", offeredText))
+	}
+}
+
+// extensionName returns the extension token of an element
+// ("permessage-deflate; client_max_window_bits" → "permessage-deflate").
+func extensionName(elem string) string {
+	name, _, _ := strings.Cut(elem, ";")
+	return strings.TrimSpace(name)
+}
+
+func checkExtensions(f *Findings, req *Request, resp *Response, o *Options) {
+	offered := req.Tokens("Sec-WebSocket-Extensions")
+	got := resp.Tokens("Sec-WebSocket-Extensions")
+	if len(got) == 0 {
+		return
+	}
+	f.Negotiated.Extensions = got
+	offeredText := "none offered"
+	if len(offered) > 0 {
+		offeredText = "offered: " + strings.Join(offered, ", ")
+	}
+	seen := make(map[string]bool, len(got))
+	for _, elem := range got {
+		name := extensionName(elem)
+		var offers []string
+		for _, x := range offered {
+			if strings.EqualFold(extensionName(x), name) {
+				offers = append(offers, x)
+			}
+		}
+		if len(offers) == 0 {
+			f.Diagnostics = append(f.Diagnostics, Diag("extension-not-offered", "server accepted %q, which was not offered (%s)", elem, offeredText))
+			continue
+		}
+		var problems []string
+		if strings.EqualFold(name, "permessage-deflate") {
+			if seen[strings.ToLower(name)] {
+				problems = append(problems, fmt.Sprintf("server accepted %s more than once (%q)", name, elem))
+			} else if o.CheckExtension != nil {
+				problems = o.CheckExtension(offers, elem)
+			}
+		}
+		seen[strings.ToLower(name)] = true
+		for _, p := range problems {
+			f.Diagnostics = append(f.Diagnostics, Diag("extension-params", "%s (accepted %q; offered %s)", p, elem, quoteList(offers)))
+		}
+		if len(problems) == 0 {
+			f.Diagnostics = append(f.Diagnostics, Diag("extension-ok", "server accepted %s", describeExtension(elem)))
+		}
+	}
+}
+
+// describeExtension names an element and its parameters:
+// `permessage-deflate with server_no_context_takeover, client_max_window_bits=10`.
+func describeExtension(elem string) string {
+	parts := strings.Split(elem, ";")
+	name := strings.TrimSpace(parts[0])
+	var params []string
+	for _, p := range parts[1:] {
+		if p = strings.TrimSpace(p); p != "" {
+			params = append(params, p)
+		}
+	}
+	if len(params) == 0 {
+		return fmt.Sprintf("%q without parameters", name)
+	}
+	return fmt.Sprintf("%q with %s", name, strings.Join(params, ", "))
+}
+
+func checkExpectations(f *Findings, resp *Response, o *Options) {
+	if o.ExpectStatus != 0 && resp.Status != o.ExpectStatus {
+		f.Diagnostics = append(f.Diagnostics, Diag("expect-status", "expected status %d, got %d (--expect-status)", o.ExpectStatus, resp.Status))
+	}
+	if o.ExpectProtocol != "" && f.Negotiated.Protocol != o.ExpectProtocol {
+		if f.Negotiated.Protocol == "" {
+			f.Diagnostics = append(f.Diagnostics, Diag("expect-protocol", "expected subprotocol %q, none was selected (--expect-protocol)", o.ExpectProtocol))
+		} else {
+			f.Diagnostics = append(f.Diagnostics, Diag("expect-protocol", "expected subprotocol %q, server selected %q (--expect-protocol)", o.ExpectProtocol, f.Negotiated.Protocol))
+		}
+	}
+	for _, want := range o.ExpectExtension {
+		want = strings.TrimSpace(want)
+		found := slices.ContainsFunc(f.Negotiated.Extensions, func(e string) bool { return strings.EqualFold(extensionName(e), extensionName(want)) })
+		if !found {
+			acc := "none"
+			if len(f.Negotiated.Extensions) > 0 {
+				acc = quoteList(f.Negotiated.Extensions)
+			}
+			f.Diagnostics = append(f.Diagnostics, Diag("expect-extension", "expected extension %q, accepted: %s (--expect-extension)", want, acc))
+		}
+	}
+}

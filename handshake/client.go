@@ -1,0 +1,339 @@
+package handshake
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Do runs one client opening handshake (RFC 6455 §4.1) as o describes:
+// parse the URL, build the request (or take --request-file), dial through
+// Dial, write the request, read the response head and diagnose it. With
+// o.Location it follows up to MaxRedirects redirects, keeping each earlier
+// exchange in Result.Redirects.
+//
+// Every outcome of the exchange is a Result, whose Class says how it went;
+// Do returns an error only when the options themselves are unusable (a bad
+// URL, a malformed -H, an unreadable --request-file): a *UsageError.
+//
+// After a 101 with error-level diagnostics the connection is failed (closed)
+// as RFC 6455 §4.1 requires, unless o.Lenient. Otherwise, after a 101, the
+// caller owns Result.Conn and Result.Reader.
+func Do(ctx context.Context, o *Options) (*Result, error) {
+	u, err := ParseURL(o.URL)
+	if err != nil {
+		return nil, err
+	}
+	var file []byte
+	if o.RequestFile != "" {
+		file, err = os.ReadFile(o.RequestFile)
+		if err != nil {
+			return nil, &UsageError{"read request file", fmt.Errorf("%v; check the --request-file path", err)}
+		}
+		if len(file) == 0 {
+			return nil, &UsageError{"read request file", fmt.Errorf("%q is empty", o.RequestFile)}
+		}
+	}
+	for _, h := range o.Headers {
+		if _, _, err := ParseHeader(h); err != nil {
+			return nil, err
+		}
+	}
+	var hops []*Result
+	for {
+		res, err := exchange(ctx, u, o, file)
+		if err != nil {
+			return nil, err
+		}
+		next, why := redirectTarget(res, u, o)
+		if next == nil || len(hops) == MaxRedirects {
+			if next != nil {
+				res.Notes = append(res.Notes, fmt.Sprintf("Not following Location %q: already followed %d redirects", why, MaxRedirects))
+			}
+			res.Redirects = hops
+			return res, nil
+		}
+		res.Diagnostics = append(res.Diagnostics, Diag("redirect", "following %d to %s", res.Response.Status, next))
+		hops = append(hops, res)
+		u = next
+	}
+}
+
+// redirectTarget returns the URL a 3xx points to when --location is on.
+func redirectTarget(res *Result, u *url.URL, o *Options) (*url.URL, string) {
+	if !o.Location || res.Response == nil || res.Response.Status < 300 || res.Response.Status > 399 {
+		return nil, ""
+	}
+	loc, ok := res.Response.Get("Location")
+	if !ok || loc == "" {
+		return nil, ""
+	}
+	ref, err := url.Parse(loc)
+	if err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("Not following Location %q: %v", loc, err))
+		return nil, ""
+	}
+	next := u.ResolveReference(ref)
+	switch strings.ToLower(next.Scheme) {
+	case "ws", "http":
+		next.Scheme = "ws"
+	case "wss", "https":
+		next.Scheme = "wss"
+	default:
+		res.Notes = append(res.Notes, fmt.Sprintf("Not following Location %q: scheme %q is not ws, wss, http or https", loc, next.Scheme))
+		return nil, ""
+	}
+	next.Fragment, next.RawFragment = "", ""
+	return next, loc
+}
+
+// exchange runs one request/response over a new connection.
+func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result, error) {
+	start := o.now()
+	res := &Result{
+		URL:    u.String(),
+		Timing: Timing{DNS: -1, Connect: -1, TLS: -1, Response: -1, Total: -1},
+		shown:  o.ShowSecrets,
+	}
+	res.rand = func(b []byte) error {
+		r := o.Rand
+		if r == nil {
+			r = rand.Reader
+		}
+		_, err := io.ReadFull(r, b)
+		return err
+	}
+
+	// The request: built, or the file's bytes as they are.
+	var raw []byte
+	if file != nil {
+		raw = file
+	} else {
+		var err error
+		raw, err = BuildRequest(u, o)
+		if err != nil {
+			return nil, err
+		}
+	}
+	res.Request = ParseRequest(raw)
+	if file != nil && len(res.Request.Raw) > 0 {
+		if n := len(file) - headLen(file); n > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("--request-file has %d bytes after the head; they are sent too", n))
+		} else if headLen(file) == len(file) && !headComplete(file) {
+			res.Notes = append(res.Notes, "--request-file does not end with a blank line; the server may wait for the rest of the head")
+		}
+	}
+	res.Request.Raw = raw
+
+	ctx, cancel := context.WithTimeout(ctx, o.timeout())
+	defer cancel()
+
+	t := Target{URL: u, Host: HostPort(u), ServerName: u.Hostname(), Secure: u.Scheme == "wss"}
+	if o.SNI != "" {
+		t.ServerName = o.SNI
+	}
+	conn, info, err := Dial(ctx, t, o)
+	if info != nil {
+		res.Notes = append(info.Notes, res.Notes...)
+		res.Diagnostics = append(res.Diagnostics, info.Diagnostics...)
+		res.Timing.DNS, res.Timing.Connect, res.Timing.TLS = info.DNS, info.Connect, info.TLS
+		res.TLS = info.TLSInfo
+	}
+	if err != nil {
+		res.Class = ClassNoResponse
+		res.Err = err
+		var de *DialError
+		if errors.As(err, &de) {
+			res.Diagnostics = append(res.Diagnostics, de.Diagnostics...)
+		}
+		if ctx.Err() != nil && !hasID(res.Diagnostics, "timeout") {
+			res.Diagnostics = append(res.Diagnostics, Diag("timeout", "no connection within %s (0 bytes received); raise --timeout or check the address", o.timeout()))
+		}
+		res.Timing.Total = o.now().Sub(start)
+		return res, nil
+	}
+	res.Diagnostics = append(res.Diagnostics, DiagnoseRequest(res.Request)...)
+
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	sent := o.now()
+	if _, err := conn.Write(raw); err != nil {
+		conn.Close()
+		res.Class = ClassNoResponse
+		res.Err = fmt.Errorf("write request: %w", err)
+		res.Notes = append(res.Notes, fmt.Sprintf("Writing the request failed: %v", err))
+		res.Timing.Total = o.now().Sub(start)
+		return res, nil
+	}
+	res.Sent = true
+
+	br := bufio.NewReaderSize(conn, 4096)
+	resp, err := ReadResponse(br)
+	end := o.now()
+	res.Timing.Response = end.Sub(sent)
+	res.Timing.Total = end.Sub(start)
+	if err != nil {
+		res.Class = ClassNoResponse
+		res.Err = err
+		res.Partial, _ = br.Peek(br.Buffered())
+		res.Partial = append([]byte(nil), res.Partial...)
+		res.Diagnostics = append(res.Diagnostics, readDiagnostic(err, o))
+		conn.Close()
+		return res, nil
+	}
+	res.Response = resp
+	if resp.BareLF {
+		n, total := bareLFLines(&resp.Head)
+		res.Notes = append(res.Notes, fmt.Sprintf("%d of %d response lines end with a bare LF instead of CRLF (RFC 9112 §2.2)", n, total))
+	}
+	for _, f := range resp.Fields {
+		if f.NoColon {
+			res.Notes = append(res.Notes, fmt.Sprintf("Response line %q has no colon; ignored", f.Raw))
+		}
+	}
+	fs := DiagnoseResponse(res.Request, resp, o)
+	res.Diagnostics = append(res.Diagnostics, fs.Diagnostics...)
+	res.Accept, res.Negotiated = fs.Accept, fs.Negotiated
+	if resp.Status == 101 {
+		if n := br.Buffered(); n > 0 {
+			res.Diagnostics = append(res.Diagnostics, Diag("early-data", "%d bytes of frame data arrived with the 101 head; they are kept and decoded as the first frames", n))
+		}
+	}
+	res.Class = classify101(resp, res.Diagnostics)
+
+	if resp.Status != 101 || (res.Class == ClassBadHandshake && !o.Lenient) {
+		if resp.Status == 101 {
+			res.Notes = append(res.Notes, "Failing the connection: the 101 response has errors (RFC 6455 §4.1); --lenient continues anyway")
+		}
+		conn.Close()
+		return res, nil
+	}
+	stop()
+	conn.SetDeadline(time.Time{})
+	res.Conn, res.Reader = conn, br
+	return res, nil
+}
+
+// classify101 picks the Class of an exchange that got a response head.
+func classify101(resp *Response, ds []Diagnostic) Class {
+	if resp.Status != 101 {
+		return ClassRefused
+	}
+	bad, expect := false, false
+	for _, d := range ds {
+		if d.Severity != SevError {
+			continue
+		}
+		if strings.HasPrefix(d.ID, "expect-") {
+			expect = true
+		} else if !strings.HasPrefix(d.ID, "request-") {
+			bad = true
+		}
+	}
+	switch {
+	case bad:
+		return ClassBadHandshake
+	case expect:
+		return ClassExpect
+	}
+	return ClassOK
+}
+
+// readDiagnostic turns a ReadResponse error into its diagnostic.
+func readDiagnostic(err error, o *Options) Diagnostic {
+	var (
+		nh *NotHTTPError
+		tl *HeadTooLargeError
+		ie *IncompleteError
+	)
+	switch {
+	case errors.As(err, &nh):
+		return Diag("not-http", "the response is not HTTP: %s; first bytes: %s", nh.What, escapeString(nh.First))
+	case errors.As(err, &tl):
+		return Diag("head-too-large", "response head larger than %d bytes (%d bytes read without the blank line that ends it)", MaxHeadSize, tl.N)
+	case errors.As(err, &ie):
+		var ne net.Error
+		if errors.Is(ie.Err, os.ErrDeadlineExceeded) || (errors.As(ie.Err, &ne) && ne.Timeout()) {
+			return Diag("timeout", "no complete response head within %s: %d bytes arrived; raise --timeout or check that the server speaks WebSocket", o.timeout(), ie.N)
+		}
+		if ie.N == 0 {
+			return Diag("timeout", "the server closed the connection without answering (0 bytes received; %v)", ie.Err)
+		}
+		return Diag("timeout", "the connection ended after %d bytes, before the blank line that ends the head (%v)", ie.N, ie.Err)
+	}
+	return Diag("timeout", "reading the response failed: %v", err)
+}
+
+func hasID(ds []Diagnostic, id string) bool {
+	for _, d := range ds {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// headLen returns the length of the head at the start of b: up to and
+// including the first empty line, or all of b.
+func headLen(b []byte) int {
+	s := string(b)
+	first := true
+	n := 0
+	for len(s) > 0 {
+		line, eol, rest := cutLine(s)
+		n += len(line) + len(eol)
+		s = rest
+		if line == "" && eol != "" && !first {
+			return n
+		}
+		first = false
+	}
+	return n
+}
+
+// headComplete reports whether b contains a whole head.
+func headComplete(b []byte) bool {
+	return ParseRequest(b).EndEOL != ""
+}
+
+// SendClose1000 writes a masked close frame with status 1000 (RFC 6455
+// §5.5.1: FIN, opcode 0x8, mask bit, length 2; 6 header bytes and the
+// masked code) and closes the connection. inspect uses it after a 101.
+func (r *Result) SendClose1000() error {
+	if r.Conn == nil {
+		return nil
+	}
+	defer func() { r.Conn, r.Reader = nil, nil }()
+	var frame [8]byte
+	frame[0] = 0x88
+	frame[1] = 0x80 | 2
+	fill := r.rand
+	if fill == nil {
+		fill = func(b []byte) error { _, err := io.ReadFull(rand.Reader, b); return err }
+	}
+	if err := fill(frame[2:6]); err != nil {
+		r.Conn.Close()
+		return fmt.Errorf("close: read mask key: %w", err)
+	}
+	frame[6] = 0x03 ^ frame[2]
+	frame[7] = 0xE8 ^ frame[3]
+	r.Conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	_, err := r.Conn.Write(frame[:])
+	cerr := r.Conn.Close()
+	if err != nil {
+		return fmt.Errorf("close: write close frame: %w", err)
+	}
+	return cerr
+}

@@ -1,0 +1,34 @@
+// Package handshake implements the client side of the WebSocket opening
+// handshake (RFC 6455 §4) for a debugger: it keeps every byte that crosses
+// the wire and explains what it sees.
+//
+// The levels, bottom up:
+//
+//   - Heads. ReadResponse and ReadRequest read exactly one HTTP/1.1 head
+//     through a *bufio.Reader, capped at MaxHeadSize, and leave the bytes
+//     after it buffered: after a 101 they are the first frames. A Head keeps
+//     the start line and the fields in wire order with their spelling, raw
+//     line and line ending; Get, Values and Tokens look names up ASCII
+//     case-insensitively. The first bytes are sniffed before parsing, so a
+//     TLS record, an HTTP/2 frame or binary data is named (*NotHTTPError).
+//     Parsing is lenient; judging is separate.
+//   - Requests. BuildRequest writes the default fields in a fixed order,
+//     then applies -H (replace in place, or append) and --omit; AcceptKey
+//     and NewKey implement the key exchange of RFC 6455 §4.2.2.
+//   - Diagnostics. Catalog is the one table of diagnostic ids (SPEC §4) with
+//     their severity and RFC section; Diag builds every diagnostic from it.
+//     DiagnoseRequest checks a request (RFC 6455 §4.1); DiagnoseResponse is
+//     a pure function of request, response and options that collects every
+//     finding.
+//   - The exchange. Do dials through Dial (TCP, Unix socket, proxy, TLS),
+//     writes the request, reads and diagnoses the response, follows
+//     redirects, and hands back a Result: with the open connection and its
+//     reader after a 101, or failed as RFC 6455 §4.1 requires.
+//   - Output. Result.WriteTranscript prints the curl-like transcript of
+//     SPEC §2 with every network byte escaped (AppendEscaped) and secrets
+//     redacted; Result.Document builds the JSON document of SPEC §3.1.
+//
+// The package does not frame messages (see package wire), color text (a
+// Painter supplied by the caller does), read the environment or decide exit
+// codes beyond Class.ExitCode. It imports the standard library only.
+package handshake

@@ -1,0 +1,246 @@
+package handshake
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Kind says what a piece of transcript text is, so that a Painter can color
+// it.
+type Kind uint8
+
+// Kinds of transcript text.
+const (
+	KindRequest  Kind = iota // "> " request lines
+	KindResponse             // "< " response lines
+	KindNote                 // "* " notes
+	KindOK                   // ✓ marker of an ok diagnostic
+	KindInfo                 // i marker
+	KindWarning              // ! marker
+	KindError                // ✗ marker
+	KindID                   // a diagnostic id
+)
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case KindRequest:
+		return "request"
+	case KindResponse:
+		return "response"
+	case KindNote:
+		return "note"
+	case KindOK:
+		return "ok"
+	case KindInfo:
+		return "info"
+	case KindWarning:
+		return "warning"
+	case KindError:
+		return "error"
+	case KindID:
+		return "id"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Painter decorates transcript text of a kind, typically with color. It
+// receives text that is already escaped and must not change it otherwise:
+// without a Painter (nil) the transcript is the same text, plain.
+type Painter func(k Kind, s string) string
+
+// Marker returns the transcript marker of a severity: ✓, i, ! or ✗.
+func (s Severity) Marker() string {
+	switch s {
+	case SevOK:
+		return "✓"
+	case SevInfo:
+		return "i"
+	case SevWarning:
+		return "!"
+	}
+	return "✗"
+}
+
+// Kind returns the Painter kind of a severity's marker.
+func (s Severity) Kind() Kind {
+	return KindOK + Kind(min(s, SevError))
+}
+
+// idColumn is the width ids are padded to in diagnostic lines (SPEC §2).
+const idColumn = 15
+
+// secretFields are redacted unless Options.ShowSecrets.
+var secretFields = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}
+
+func isSecret(name string) bool {
+	for _, s := range secretFields {
+		if strings.EqualFold(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactedLines returns the head's lines (start line first, each without
+// its ending) with the values of secret fields, and their folded
+// continuations, replaced by "<redacted N bytes>".
+func redactedLines(h *Head, show bool) []string {
+	lines := make([]string, 0, len(h.Fields)+1)
+	lines = append(lines, h.StartLine)
+	secret := false
+	for i := range h.Fields {
+		f := &h.Fields[i]
+		switch {
+		case f.Folded:
+			if secret && !show {
+				lines = append(lines, f.Raw[:len(f.Raw)-len(strings.TrimLeft(f.Raw, " \t"))]+redacted(len(strings.Trim(f.Raw, " \t"))))
+				continue
+			}
+		case f.Name != "":
+			secret = isSecret(f.Name)
+			if secret && !show {
+				colon := strings.IndexByte(f.Raw, ':')
+				rest := f.Raw[colon+1:]
+				lead := len(rest) - len(strings.TrimLeft(rest, " \t"))
+				n := len(strings.Trim(rest, " \t"))
+				lines = append(lines, f.Raw[:colon+1+lead]+redacted(n))
+				continue
+			}
+		default:
+			secret = false
+		}
+		lines = append(lines, f.Raw)
+	}
+	return lines
+}
+
+func redacted(n int) string { return fmt.Sprintf("<redacted %d bytes>", n) }
+
+// redactedRaw returns the head's bytes with secret values redacted, line
+// endings kept.
+func redactedRaw(h *Head, show bool) string {
+	if show || !hasSecret(h) {
+		return string(h.Raw)
+	}
+	lines := redactedLines(h, show)
+	var b strings.Builder
+	b.WriteString(lines[0])
+	b.WriteString(h.StartEOL)
+	for i := range h.Fields {
+		b.WriteString(lines[i+1])
+		b.WriteString(h.Fields[i].EOL)
+	}
+	b.WriteString(h.EndEOL)
+	// Bytes after the head (a --request-file with a body) are kept.
+	if n := headBytes(h); n < len(h.Raw) {
+		b.Write(h.Raw[n:])
+	}
+	return b.String()
+}
+
+func hasSecret(h *Head) bool {
+	for i := range h.Fields {
+		if isSecret(h.Fields[i].Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// headBytes is the length of the head as parsed.
+func headBytes(h *Head) int {
+	n := len(h.StartLine) + len(h.StartEOL) + len(h.EndEOL)
+	for i := range h.Fields {
+		n += len(h.Fields[i].Raw) + len(h.Fields[i].EOL)
+	}
+	return n
+}
+
+// WriteTranscript writes the exchange as SPEC §2 shows it: earlier redirect
+// hops first, then for each exchange the "*" notes, the request as sent
+// ("> "), the response as received ("< "), one line per diagnostic and the
+// timing summary. Every byte from the network or the user is escaped
+// (AppendEscaped); secret values are redacted unless Options.ShowSecrets.
+// p colors pieces of text; nil writes plain text, identical otherwise.
+func (r *Result) WriteTranscript(w io.Writer, p Painter) error {
+	if p == nil {
+		p = func(_ Kind, s string) string { return s }
+	}
+	var b bytes.Buffer
+	for _, hop := range r.Redirects {
+		hop.appendTranscript(&b, p)
+	}
+	r.appendTranscript(&b, p)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func (r *Result) appendTranscript(b *bytes.Buffer, p Painter) {
+	line := func(k Kind, prefix, text string) {
+		b.WriteString(p(k, prefix+escapeString(text)))
+		b.WriteByte('\n')
+	}
+	for _, n := range r.Notes {
+		line(KindNote, "* ", n)
+	}
+	if r.Request != nil && r.Sent {
+		for _, l := range redactedLines(&r.Request.Head, r.shown) {
+			line(KindRequest, "> ", l)
+		}
+		if r.Request.EndEOL != "" {
+			b.WriteString(p(KindRequest, ">"))
+			b.WriteByte('\n')
+		}
+	}
+	if r.Response != nil {
+		for _, l := range redactedLines(&r.Response.Head, r.shown) {
+			line(KindResponse, "< ", l)
+		}
+		b.WriteString(p(KindResponse, "<"))
+		b.WriteByte('\n')
+	} else if len(r.Partial) > 0 {
+		h := parseHead(string(r.Partial), r.Partial)
+		for _, l := range redactedLines(&h, r.shown) {
+			line(KindResponse, "< ", l)
+		}
+	}
+	for _, d := range r.Diagnostics {
+		b.WriteString(p(d.Severity.Kind(), d.Severity.Marker()))
+		b.WriteByte(' ')
+		b.WriteString(p(KindID, d.ID))
+		b.WriteString(strings.Repeat(" ", max(1, idColumn+1-len(d.ID))))
+		msg := escapeString(d.Message)
+		if d.Severity > SevOK && d.RFC != "" && !strings.Contains(msg, d.RFC) {
+			msg += " (" + d.RFC + ")"
+		}
+		b.WriteString(msg)
+		b.WriteByte('\n')
+	}
+	line(KindNote, "* ", r.summary())
+}
+
+// summary is the closing "*" line: status, total time and its parts.
+func (r *Result) summary() string {
+	t := r.Timing
+	parts := fmt.Sprintf("dns %s, connect %s, tls %s, response %s", fmtMS(t.DNS), fmtMS(t.Connect), fmtMS(t.TLS), fmtMS(t.Response))
+	switch {
+	case r.Response != nil:
+		return fmt.Sprintf("Handshake %d in %s (%s)", r.Response.Status, fmtMS(t.Total), parts)
+	case r.Err != nil:
+		return fmt.Sprintf("No response after %s (%s): %v", fmtMS(t.Total), parts, r.Err)
+	}
+	return fmt.Sprintf("No response after %s (%s)", fmtMS(t.Total), parts)
+}
+
+// fmtMS formats a duration as milliseconds with one decimal, "-" when it is
+// negative (not measured).
+func fmtMS(d time.Duration) string {
+	if d < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+}
