@@ -1,0 +1,480 @@
+package handshake_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsdbg/wsdbg/handshake"
+)
+
+// dialPKI is a test CA with the certificates the TLS tests need, written
+// as PEM files where the options take file names.
+type dialPKI struct {
+	CAFile     string
+	Good       tls.Certificate // 127.0.0.1, localhost, other.test
+	Expired    tls.Certificate
+	WrongName  tls.Certificate // only wrong.test
+	ClientCert string          // PEM files of a client certificate
+	ClientKey  string
+	ClientPool *x509.CertPool // trusts the client certificate's CA
+}
+
+var (
+	pkiOnce sync.Once
+	pki     *dialPKI
+	pkiErr  error
+)
+
+// testPKI returns the shared test PKI, generated once per test binary.
+func testPKI(t *testing.T) *dialPKI {
+	t.Helper()
+	pkiOnce.Do(func() { pki, pkiErr = newDialPKI() })
+	if pkiErr != nil {
+		t.Fatal(pkiErr)
+	}
+	return pki
+}
+
+func newDialPKI() (*dialPKI, error) {
+	dir, err := os.MkdirTemp("", "wsdbg-pki")
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "wsdbg test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	p := &dialPKI{CAFile: filepath.Join(dir, "ca.pem")}
+	if err := os.WriteFile(p.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		return nil, err
+	}
+	serial := int64(2)
+	leaf := func(cn string, dns []string, ips []net.IP, nb, na time.Time, client bool) (tls.Certificate, []byte, []byte, error) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return tls.Certificate{}, nil, nil, err
+		}
+		serial++
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial),
+			Subject:      pkix.Name{CommonName: cn},
+			NotBefore:    nb,
+			NotAfter:     na,
+			DNSNames:     dns,
+			IPAddresses:  ips,
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		}
+		if client {
+			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			return tls.Certificate{}, nil, nil, err
+		}
+		kder, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			return tls.Certificate{}, nil, nil, err
+		}
+		certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+		keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
+		return pair, certPEM, keyPEM, err
+	}
+	loop := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	if p.Good, _, _, err = leaf("localhost", []string{"localhost", "other.test"}, loop, now.Add(-time.Hour), now.Add(time.Hour), false); err != nil {
+		return nil, err
+	}
+	if p.Expired, _, _, err = leaf("expired.test", []string{"localhost"}, loop, now.Add(-48*time.Hour), now.Add(-24*time.Hour), false); err != nil {
+		return nil, err
+	}
+	if p.WrongName, _, _, err = leaf("wrong.test", []string{"wrong.test"}, nil, now.Add(-time.Hour), now.Add(time.Hour), false); err != nil {
+		return nil, err
+	}
+	_, cPEM, kPEM, err := leaf("wsdbg client", nil, nil, now.Add(-time.Hour), now.Add(time.Hour), true)
+	if err != nil {
+		return nil, err
+	}
+	p.ClientCert, p.ClientKey = filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem")
+	if err := os.WriteFile(p.ClientCert, cPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(p.ClientKey, kPEM, 0o600); err != nil {
+		return nil, err
+	}
+	p.ClientPool = x509.NewCertPool()
+	p.ClientPool.AddCert(ca)
+	return p, nil
+}
+
+// goodServerConfig serves the certificate that verifies with the test CA.
+func goodServerConfig(p *dialPKI) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{p.Good}, NextProtos: []string{"http/1.1"}}
+}
+
+// tlsServer is a loopback TLS echo server that records each handshake.
+type tlsServer struct {
+	Addr   string
+	mu     sync.Mutex
+	states []tls.ConnectionState
+	errs   []error
+}
+
+func (s *tlsServer) last() (tls.ConnectionState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var st tls.ConnectionState
+	var err error
+	if len(s.states) > 0 {
+		st = s.states[len(s.states)-1]
+	}
+	if len(s.errs) > 0 {
+		err = s.errs[len(s.errs)-1]
+	}
+	return st, err
+}
+
+func startTLSServer(t *testing.T, cfg *tls.Config) *tlsServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &tlsServer{Addr: ln.Addr().String()}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				tc := tls.Server(c, cfg)
+				err := tc.Handshake()
+				s.mu.Lock()
+				s.errs = append(s.errs, err)
+				if err == nil {
+					s.states = append(s.states, tc.ConnectionState())
+				}
+				s.mu.Unlock()
+				if err == nil {
+					io.Copy(tc, tc)
+				}
+			}()
+		}
+	}()
+	return s
+}
+
+// wssTarget is the Target of wss://host:port/ connecting to addr.
+func wssTarget(t *testing.T, host, addr string) handshake.Target {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(addr)
+	u, err := url.Parse("wss://" + net.JoinHostPort(host, port) + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return handshake.Target{URL: u, Host: net.JoinHostPort(host, port), ServerName: host, Secure: true}
+}
+
+// roundTrip checks that conn carries bytes both ways.
+func roundTrip(t *testing.T, conn net.Conn) {
+	t.Helper()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte("ping")); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("read back %q, %v; want \"ping\"", buf, err)
+	}
+}
+
+func diagIDs(ds []handshake.Diagnostic) []string {
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, d.ID)
+	}
+	return ids
+}
+
+func findDiag(ds []handshake.Diagnostic, id string) (handshake.Diagnostic, bool) {
+	for _, d := range ds {
+		if d.ID == id {
+			return d, true
+		}
+	}
+	return handshake.Diagnostic{}, false
+}
+
+func TestDialTLS(t *testing.T) {
+	t.Parallel()
+	p := testPKI(t)
+	good := &tls.Config{Certificates: []tls.Certificate{p.Good}, NextProtos: []string{"http/1.1"}}
+	tests := []struct {
+		name     string
+		server   *tls.Config
+		host     string // URL host
+		opts     handshake.Options
+		wantErr  []string // substrings of the error; nil = success
+		wantDiag string   // diagnostic id expected (on success or in the DialError)
+		diagHas  []string
+		sni      string // server name the server must have seen
+	}{
+		{name: "verified", server: good, host: "localhost", opts: handshake.Options{CACert: p.CAFile}, sni: "localhost"},
+		{name: "verified IP", server: good, host: "127.0.0.1", opts: handshake.Options{CACert: p.CAFile}},
+		{name: "sni override", server: good, host: "127.0.0.1", opts: handshake.Options{CACert: p.CAFile, SNI: "other.test"}, sni: "other.test"},
+		{
+			name: "unknown authority", server: good, host: "localhost",
+			wantErr:  []string{"tls: ", `"CN=localhost"`, `"CN=wsdbg test CA"`, "--cacert", "--insecure"},
+			wantDiag: "tls-verify", diagHas: []string{"not trusted", "--cacert"},
+		},
+		{
+			name: "expired", server: &tls.Config{Certificates: []tls.Certificate{p.Expired}}, host: "localhost", opts: handshake.Options{CACert: p.CAFile},
+			wantErr:  []string{`"CN=expired.test" expired on`, "valid "},
+			wantDiag: "tls-verify", diagHas: []string{"expired on", "--insecure"},
+		},
+		{
+			name: "wrong name", server: &tls.Config{Certificates: []tls.Certificate{p.WrongName}}, host: "localhost", opts: handshake.Options{CACert: p.CAFile},
+			wantErr:  []string{`is for "wrong.test", not "localhost"`},
+			wantDiag: "tls-verify", diagHas: []string{"--sni"},
+		},
+		{
+			name: "insecure", server: &tls.Config{Certificates: []tls.Certificate{p.WrongName}}, host: "localhost", opts: handshake.Options{Insecure: true},
+			wantDiag: "tls-insecure", diagHas: []string{"not verified", "would have failed", "wrong.test"},
+		},
+		{
+			name: "insecure but valid", server: good, host: "localhost", opts: handshake.Options{Insecure: true, CACert: p.CAFile},
+			wantDiag: "tls-insecure", diagHas: []string{"would have passed"},
+		},
+		{
+			name:    "client certificate missing",
+			server:  &tls.Config{Certificates: []tls.Certificate{p.Good}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: p.ClientPool, MaxVersion: tls.VersionTLS12},
+			host:    "localhost",
+			opts:    handshake.Options{CACert: p.CAFile},
+			wantErr: []string{"asked for a client certificate, none was given", "--cert FILE"},
+		},
+		{
+			name:   "client certificate",
+			server: &tls.Config{Certificates: []tls.Certificate{p.Good}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: p.ClientPool},
+			host:   "localhost",
+			opts:   handshake.Options{CACert: p.CAFile, Cert: p.ClientCert, CertKey: p.ClientKey},
+		},
+		{
+			name:     "alpn refused",
+			server:   &tls.Config{Certificates: []tls.Certificate{p.Good}, NextProtos: []string{"wsdbg-test"}},
+			host:     "localhost",
+			opts:     handshake.Options{CACert: p.CAFile},
+			wantErr:  []string{`refused ALPN "http/1.1"`},
+			wantDiag: "tls-alpn",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startTLSServer(t, tt.server)
+			o := tt.opts
+			o.Timeout = 5 * time.Second
+			conn, info, err := handshake.Dial(context.Background(), wssTarget(t, tt.host, srv.Addr), &o)
+			if tt.wantErr != nil {
+				if err == nil {
+					conn.Close()
+					t.Fatalf("Dial succeeded; want error with %q", tt.wantErr)
+				}
+				de, ok := err.(*handshake.DialError)
+				if !ok || de.Stage != "tls" {
+					t.Fatalf("error %T %v; want *DialError at stage tls", err, err)
+				}
+				for _, s := range tt.wantErr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q lacks %q", err, s)
+					}
+				}
+				if tt.wantDiag != "" {
+					d, ok := findDiag(de.Diagnostics, tt.wantDiag)
+					if !ok {
+						t.Fatalf("diagnostics %v lack %s", diagIDs(de.Diagnostics), tt.wantDiag)
+					}
+					for _, s := range tt.diagHas {
+						if !strings.Contains(d.Message, s) {
+							t.Errorf("%s message %q lacks %q", d.ID, d.Message, s)
+						}
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			defer conn.Close()
+			roundTrip(t, conn)
+			if info.TLS < 0 || info.TLSInfo == nil {
+				t.Fatalf("TLS %v, TLSInfo %v; want both set", info.TLS, info.TLSInfo)
+			}
+			ti := info.TLSInfo
+			if !strings.HasPrefix(ti.Version, "TLS 1.") || !strings.HasPrefix(ti.Cipher, "TLS_") {
+				t.Errorf("version %q, cipher %q; want TLS names", ti.Version, ti.Cipher)
+			}
+			if len(ti.Certs) == 0 || ti.Certs[0].Issuer != "CN=wsdbg test CA" || ti.Certs[0].NotAfter.IsZero() {
+				t.Errorf("certs %+v; want the leaf issued by the test CA", ti.Certs)
+			}
+			st, _ := srv.last()
+			if st.NegotiatedProtocol != ti.ALPN {
+				t.Errorf("ALPN: client %q, server %q", ti.ALPN, st.NegotiatedProtocol)
+			}
+			if tt.sni != "" && (st.ServerName != tt.sni || ti.ServerName != tt.sni) {
+				t.Errorf("server name: server saw %q, TLSInfo %q; want %q", st.ServerName, ti.ServerName, tt.sni)
+			}
+			if tt.opts.Cert != "" && (len(st.PeerCertificates) == 0 || st.PeerCertificates[0].Subject.CommonName != "wsdbg client") {
+				t.Errorf("server did not see the client certificate")
+			}
+			if !strings.Contains(strings.Join(info.Notes, "\n"), "TLS handshake in ") {
+				t.Errorf("notes %q lack the TLS summary", info.Notes)
+			}
+			if tt.wantDiag != "" {
+				d, ok := findDiag(info.Diagnostics, tt.wantDiag)
+				if !ok {
+					t.Fatalf("diagnostics %v lack %s", diagIDs(info.Diagnostics), tt.wantDiag)
+				}
+				for _, s := range tt.diagHas {
+					if !strings.Contains(d.Message, s) {
+						t.Errorf("%s message %q lacks %q", d.ID, d.Message, s)
+					}
+				}
+			} else if len(info.Diagnostics) != 0 {
+				t.Errorf("unexpected diagnostics %v", diagIDs(info.Diagnostics))
+			}
+		})
+	}
+}
+
+// TestDialTLSOfferALPN checks that http/1.1 is the only ALPN offered.
+func TestDialTLSOfferALPN(t *testing.T) {
+	t.Parallel()
+	p := testPKI(t)
+	offered := make(chan []string, 1)
+	cfg := &tls.Config{
+		Certificates: []tls.Certificate{p.Good},
+		GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+			offered <- hi.SupportedProtos
+			return nil, nil
+		},
+	}
+	srv := startTLSServer(t, cfg)
+	conn, _, err := handshake.Dial(context.Background(), wssTarget(t, "localhost", srv.Addr), &handshake.Options{CACert: p.CAFile, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	select {
+	case got := <-offered:
+		if len(got) != 1 || got[0] != "http/1.1" {
+			t.Errorf("offered ALPN %q; want [http/1.1]", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ClientHello seen")
+	}
+}
+
+func TestDialTLSPlainServer(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+		io.Copy(io.Discard, c)
+	}()
+	_, _, err = handshake.Dial(context.Background(), wssTarget(t, "127.0.0.1", ln.Addr().String()), &handshake.Options{Timeout: 5 * time.Second})
+	de, ok := err.(*handshake.DialError)
+	if !ok || de.Stage != "tls" || !strings.Contains(err.Error(), "plain HTTP") || !strings.Contains(err.Error(), "ws://") {
+		t.Fatalf("error %v; want a tls DialError saying plain HTTP, hinting ws://", err)
+	}
+}
+
+func TestTLSConfigFiles(t *testing.T) {
+	t.Parallel()
+	p := testPKI(t)
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "not.pem")
+	os.WriteFile(notPEM, []byte("hello\n"), 0o600)
+	tests := []struct {
+		name string
+		opts handshake.Options
+		want []string // substrings of the error; nil = success
+	}{
+		{"ok", handshake.Options{CACert: p.CAFile, Cert: p.ClientCert, CertKey: p.ClientKey}, nil},
+		{"missing cacert", handshake.Options{CACert: filepath.Join(dir, "nope.pem")}, []string{"--cacert", "nope.pem", "no such file"}},
+		{"cacert not PEM", handshake.Options{CACert: notPEM}, []string{"no PEM certificate", "not.pem"}},
+		{"key without cert", handshake.Options{CertKey: p.ClientKey}, []string{"--cert-key", "without --cert"}},
+		{"cert without key", handshake.Options{Cert: p.ClientCert}, []string{"--cert-key FILE"}},
+		{"key mismatch", handshake.Options{Cert: p.ClientCert, CertKey: notPEM}, []string{"--cert", "--cert-key", "not.pem"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := handshake.TLSConfig(&tt.opts)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(cfg.NextProtos) != 1 || cfg.NextProtos[0] != "http/1.1" || cfg.RootCAs == nil || len(cfg.Certificates) != 1 {
+					t.Errorf("config %+v; want ALPN http/1.1, roots and one certificate", cfg)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error; want %q", tt.want)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q lacks %q", err, s)
+				}
+			}
+		})
+	}
+}
