@@ -91,8 +91,15 @@ func classify(b []byte, response bool) string {
 		for i < len(b) && isTokenChar(b[i]) {
 			i++
 		}
-		if i == len(b) || (i > 0 && b[i] == ' ') {
+		if i == len(b) {
 			return ""
+		}
+		if i > 0 && b[i] == ' ' {
+			// When the whole request line is here, it must name HTTP.
+			line, _, complete := bytes.Cut(b, []byte("\n"))
+			if !complete || bytes.Contains(line, []byte(" HTTP/")) {
+				return ""
+			}
 		}
 	}
 	if looksBinary(b) {
