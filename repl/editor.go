@@ -1,0 +1,263 @@
+package repl
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chzyer/readline"
+)
+
+// Editor is the line editor of the REPL. The REPL calls ReadLine from one
+// goroutine at a time and writes events through Stdout from another.
+type Editor interface {
+	// ReadLine shows the prompt and returns the next line the user
+	// entered. It returns io.EOF on Ctrl-D or at the end of input, and
+	// ErrInterrupt with the partial line on Ctrl-C.
+	ReadLine() (string, error)
+	// Stdout returns a writer whose output appears above the line being
+	// typed; the prompt and the partial line are redrawn after each Write.
+	Stdout() io.Writer
+	// SetPrompt changes the prompt shown by the next redraw.
+	SetPrompt(prompt string)
+	// Close restores the terminal and makes a pending ReadLine return.
+	Close() error
+}
+
+// ErrInterrupt is returned by Editor.ReadLine when the user pressed Ctrl-C.
+var ErrInterrupt = errors.New("interrupt")
+
+// historyLimit is how many lines of the history file are loaded.
+const historyLimit = 500
+
+// readlineEditor is the Editor on a real terminal, built on
+// github.com/chzyer/readline from the injected streams.
+type readlineEditor struct {
+	rl      *readline.Instance
+	in      *cancelReader
+	term    *terminal
+	history *os.File // nil without a history file
+	last    string   // the last line written to the history
+	stop    func()   // stops watching the window size
+	once    sync.Once
+	closing atomic.Bool
+}
+
+// newReadlineEditor builds the terminal editor over in and out. It must
+// only be called when in is a terminal: readline puts it in raw mode for
+// each line. historyFile, when not empty, is loaded and appended to
+// (created with mode 0600, since lines may hold tokens).
+func newReadlineEditor(in io.Reader, out, errOut io.Writer, prompt, historyFile string) (*readlineEditor, error) {
+	e := &readlineEditor{in: newCancelReader(in), term: newTerminal(in, out)}
+	cfg := &readline.Config{
+		Prompt:                 prompt,
+		Stdin:                  e.in,
+		Stdout:                 out,
+		Stderr:                 errOut,
+		AutoComplete:           completer{},
+		InterruptPrompt:        "^C",
+		EOFPrompt:              "\n", // readline prints nothing; the REPL says what happens
+		HistoryLimit:           historyLimit,
+		FuncIsTerminal:         func() bool { return true },
+		FuncMakeRaw:            e.term.makeRaw,
+		FuncExitRaw:            e.term.restore,
+		FuncGetWidth:           e.term.width,
+		FuncOnWidthChanged:     func(f func()) { e.stop = e.term.onResize(f) },
+		FuncFilterInputRune:    filterInputRune,
+		DisableAutoSaveHistory: false,
+	}
+	rl, err := readline.NewEx(cfg)
+	if err != nil {
+		e.in.Close()
+		return nil, fmt.Errorf("start line editor: %w", err)
+	}
+	e.rl = rl
+	if historyFile != "" {
+		if err := e.openHistory(historyFile); err != nil {
+			fmt.Fprintf(errOut, "wsdbg: %v; history is not saved this session\n", err)
+		}
+	}
+	return e, nil
+}
+
+// filterInputRune drops Ctrl-Z: readline would suspend the process group
+// in raw mode, leaving the open connection unanswered.
+func filterInputRune(r rune) (rune, bool) {
+	if r == readline.CharCtrlZ {
+		return r, false
+	}
+	return r, true
+}
+
+// openHistory loads the last lines of path into readline's memory and
+// keeps the file open for appending. readline's own history file support
+// is not used because it creates the file world-readable and offers no way
+// to close it safely while a line is being read.
+func (e *readlineEditor) openHistory(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open history file %q: %w", path, err)
+	}
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > historyLimit {
+		lines = lines[len(lines)-historyLimit:]
+	}
+	for _, l := range lines {
+		_ = e.rl.SaveHistory(l) // in memory only: Config.HistoryFile is empty
+	}
+	if len(lines) > 0 {
+		e.last = lines[len(lines)-1]
+	}
+	e.history = f
+	return nil
+}
+
+// ReadLine implements Editor.
+func (e *readlineEditor) ReadLine() (string, error) {
+	if e.closing.Load() {
+		return "", io.EOF
+	}
+	line, err := e.rl.Readline()
+	switch {
+	case e.closing.Load():
+		// A line cut short by Close is not the user's.
+		return "", io.EOF
+	case errors.Is(err, readline.ErrInterrupt):
+		return line, ErrInterrupt
+	case err != nil:
+		return line, err
+	}
+	e.remember(line)
+	return line, nil
+}
+
+// remember appends a line to the history file, skipping blank lines and
+// repeats as readline's in-memory history does.
+func (e *readlineEditor) remember(line string) {
+	l := strings.TrimSpace(line)
+	if e.history == nil || l == "" || l == e.last || strings.ContainsAny(line, "\r\n") {
+		return
+	}
+	e.last = l
+	_, _ = io.WriteString(e.history, line+"\n")
+}
+
+// Stdout implements Editor.
+func (e *readlineEditor) Stdout() io.Writer { return e.rl.Stdout() }
+
+// SetPrompt implements Editor.
+func (e *readlineEditor) SetPrompt(prompt string) { e.rl.SetPrompt(prompt) }
+
+// Close implements Editor. The order matters: ending the input first lets
+// readline's reader goroutines finish, so nothing is left blocked; the
+// terminal is restored last.
+func (e *readlineEditor) Close() error {
+	var err error
+	e.once.Do(func() {
+		e.closing.Store(true)
+		e.in.Close()
+		// Instance.Close is not used: its Operation.Close can race with
+		// readline's key loop and leave it blocked for ever. Closing the
+		// terminal ends the key loop, which then ends the operation loop
+		// through the end of input.
+		err = e.rl.Terminal.Close()
+		if e.stop != nil {
+			e.stop()
+		}
+		if e.history != nil {
+			if cerr := e.history.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if rerr := e.term.restore(); err == nil {
+			err = rerr
+		}
+	})
+	return err
+}
+
+// cancelReader reads from r in its own goroutine so that Close can end a
+// pending Read at once. A terminal read cannot be interrupted portably: the
+// goroutine stays blocked in r.Read until the next key press or the end of
+// the process unless r supports read deadlines.
+type cancelReader struct {
+	r      io.Reader
+	chunks chan chunk
+	done   chan struct{}
+	once   sync.Once
+	mu     sync.Mutex // serializes Read
+	rest   []byte
+	err    error
+}
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+func newCancelReader(r io.Reader) *cancelReader {
+	c := &cancelReader{r: r, chunks: make(chan chunk), done: make(chan struct{})}
+	go c.loop()
+	return c
+}
+
+func (c *cancelReader) loop() {
+	for {
+		buf := make([]byte, 512)
+		n, err := c.r.Read(buf)
+		select {
+		case c.chunks <- chunk{buf[:n], err}:
+		case <-c.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Read returns buffered input, or waits for more or for Close (io.EOF).
+func (c *cancelReader) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.rest) == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
+		select {
+		case ch := <-c.chunks:
+			c.rest, c.err = ch.b, ch.err
+		case <-c.done:
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, c.rest)
+	c.rest = c.rest[n:]
+	return n, nil
+}
+
+// Close makes pending and later Reads return io.EOF. It does not close r,
+// which belongs to the caller, but sets a past read deadline when r
+// supports one so that the reading goroutine ends too.
+func (c *cancelReader) Close() error {
+	c.once.Do(func() {
+		close(c.done)
+		if d, ok := c.r.(interface{ SetReadDeadline(time.Time) error }); ok {
+			_ = d.SetReadDeadline(time.Unix(1, 0))
+		}
+	})
+	return nil
+}

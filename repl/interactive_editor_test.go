@@ -1,0 +1,171 @@
+package repl
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type lineResult struct {
+	line string
+	err  error
+}
+
+// readLineAsync runs e.ReadLine in a goroutine.
+func readLineAsync(e Editor) <-chan lineResult {
+	ch := make(chan lineResult, 1)
+	go func() {
+		l, err := e.ReadLine()
+		ch <- lineResult{l, err}
+	}()
+	return ch
+}
+
+func waitLine(t *testing.T, ch <-chan lineResult) lineResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadLine did not return within 5s")
+		return lineResult{}
+	}
+}
+
+// TestReadlineEditor drives the readline editor over a pipe: lines,
+// Ctrl-C on a partial line, Ctrl-D, the history file and output above the
+// prompt.
+func TestReadlineEditor(t *testing.T) {
+	checkNoLeaks(t)
+	hist := filepath.Join(t.TempDir(), "history")
+	if err := os.WriteFile(hist, []byte("old line\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	out := &lockedBuffer{}
+	e, err := newReadlineEditor(inR, out, out, "ws test> ", hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+
+	type step struct {
+		typed    string
+		wantLine string
+		wantErr  error
+	}
+	steps := []step{
+		{"hello\r", "hello", nil},
+		{"/ping x\r", "/ping x", nil},
+		{"partial\x03", "partial", ErrInterrupt},
+		{"\x1a/text z\r", "/text z", nil}, // Ctrl-Z is ignored
+		{"/text z\r", "/text z", nil},     // a repeat is not stored twice
+		{"\x04", "", io.EOF},
+	}
+	for _, s := range steps {
+		ch := readLineAsync(e)
+		if _, err := io.WriteString(inW, s.typed); err != nil {
+			t.Fatal(err)
+		}
+		r := waitLine(t, ch)
+		if r.line != s.wantLine || !errors.Is(r.err, s.wantErr) && r.err != s.wantErr {
+			t.Errorf("after typing %q: ReadLine() = %q, %v; want %q, %v", s.typed, r.line, r.err, s.wantLine, s.wantErr)
+		}
+	}
+
+	// Output written while a line is being edited lands above it, and
+	// the partial line is drawn again after it.
+	ch := readLineAsync(e)
+	io.WriteString(inW, "typing")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "typing") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	io.WriteString(e.Stdout(), "< incoming\n")
+	io.WriteString(inW, "!\r")
+	if r := waitLine(t, ch); r.line != "typing!" || r.err != nil {
+		t.Errorf("ReadLine() = %q, %v; want %q", r.line, r.err, "typing!")
+	}
+	screen := out.String()
+	i := strings.LastIndex(screen, "< incoming\n")
+	if i < 0 || !strings.Contains(screen[i:], "ws test> typing") {
+		t.Errorf("output above the prompt did not redraw the partial line:\n%q", screen)
+	}
+
+	// Close ends a pending ReadLine.
+	ch = readLineAsync(e)
+	io.WriteString(inW, "unfinished")
+	time.Sleep(20 * time.Millisecond)
+	if err := e.Close(); err != nil {
+		t.Errorf("Close() = %v", err)
+	}
+	waitLine(t, ch)
+	if _, err := e.ReadLine(); err == nil {
+		t.Errorf("ReadLine after Close returned no error")
+	}
+
+	data, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "old line\n\nhello\n/ping x\n/text z\ntyping!\n"; string(data) != want {
+		t.Errorf("history file = %q, want %q", data, want)
+	}
+	if fi, err := os.Stat(hist); err == nil && fi.Mode().Perm() != 0o600 {
+		t.Errorf("history file mode = %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+// TestReadlineEditorNewHistoryFile checks that a missing history file is
+// created private.
+func TestReadlineEditorNewHistoryFile(t *testing.T) {
+	checkNoLeaks(t)
+	hist := filepath.Join(t.TempDir(), "new-history")
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	out := &lockedBuffer{}
+	e, err := newReadlineEditor(inR, out, out, "> ", hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := readLineAsync(e)
+	io.WriteString(inW, "secret token\r")
+	if r := waitLine(t, ch); r.line != "secret token" {
+		t.Errorf("ReadLine() = %q, %v", r.line, r.err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("history file mode = %v, want 0600", fi.Mode().Perm())
+	}
+}
