@@ -31,7 +31,13 @@ type reply func(req *handshake.Request, raw []byte, c net.Conn)
 // with r, until the test ends.
 func startRaw(t *testing.T, r reply) *rawServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return startRawOn(t, "127.0.0.1:0", r)
+}
+
+// startRawOn is startRaw on a given loopback address.
+func startRawOn(t *testing.T, addr string, r reply) *rawServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
