@@ -342,7 +342,7 @@ func (r *readState) checkUTF8() *ProtocolError {
 			}
 			i += size
 		}
-		return invalidUTF8(b[i:min(i+4, len(b))], r.checked+i)
+		return invalidUTF8(b[i:], r.checked+i)
 	}
 	if cut < len(b) && !validPrefix(b[cut:]) {
 		return invalidUTF8(b[cut:], r.checked+cut)
@@ -351,7 +351,14 @@ func (r *readState) checkUTF8() *ProtocolError {
 	return nil
 }
 
+// invalidUTF8 reports the invalid sequence at the start of seq: its first
+// byte and the continuation bytes after it, at most 4.
 func invalidUTF8(seq []byte, at int) *ProtocolError {
+	n := 1
+	for n < len(seq) && n < 4 && !utf8.RuneStart(seq[n]) {
+		n++
+	}
+	seq = seq[:min(n, len(seq))]
 	return &ProtocolError{Code: CloseInvalidPayload,
 		Reason: fmt.Sprintf("invalid UTF-8 %q at byte %d of a text message", seq, at)}
 }
