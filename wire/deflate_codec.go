@@ -87,7 +87,7 @@ var stdCodec = &flateCodec{
 		return w
 	},
 	newReader: func() flateReader {
-		return flate.NewReader(bytes.NewReader(nil)).(flateReader)
+		return flate.NewReader(emptyInput).(flateReader)
 	},
 }
 
@@ -111,7 +111,7 @@ var klauspostCodec = &flateCodec{
 		return w
 	},
 	newReader: func() flateReader {
-		return kflate.NewReader(bytes.NewReader(nil)).(flateReader)
+		return kflate.NewReader(emptyInput).(flateReader)
 	},
 }
 
@@ -138,8 +138,12 @@ func (f *flateCodec) getReader() flateReader {
 	return f.newReader()
 }
 
+// emptyInput is what idle readers point at, so that a pooled reader holds no
+// reference to a message. Nothing reads from it.
+var emptyInput = bytes.NewReader(nil)
+
 func (f *flateCodec) putReader(r flateReader) {
-	_ = r.Reset(bytes.NewReader(nil), nil) // drop references to the message
+	_ = r.Reset(emptyInput, nil)
 	f.readers.Put(r)
 }
 
