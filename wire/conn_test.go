@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -653,4 +652,3 @@ func TestCloseHandshake(t *testing.T) {
 	})
 }
 
-var _ net.Conn // keep net imported for helpers
