@@ -1,0 +1,462 @@
+package repl
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsdbg/wsdbg/wire"
+)
+
+// DefaultCloseTimeout bounds the wait for the peer's close frame after
+// ours (--close-timeout).
+const DefaultCloseTimeout = 2 * time.Second
+
+// readBufferSize is the size of the session's read buffer: large enough
+// that a burst of small messages costs one read system call per tens of
+// messages.
+const readBufferSize = 64 << 10
+
+// SessionConfig configures a Session.
+type SessionConfig struct {
+	// Role is the side we play: RoleClient for connect and send,
+	// RoleServer for serve.
+	Role wire.Role
+	// MaxMessageSize limits received messages after decompression; 0 means
+	// wire.DefaultMaxMessageSize. A larger message gets close 1009.
+	MaxMessageSize int64
+	// Deflate holds the negotiated permessage-deflate parameters; nil
+	// means none was negotiated.
+	Deflate *wire.DeflateParams
+	// Rand is the source of masking keys; nil means crypto/rand.
+	Rand io.Reader
+	// NoAutoPong turns off answering pings (--no-auto-pong).
+	NoAutoPong bool
+	// PingInterval, when positive, sends an empty ping this often.
+	PingInterval time.Duration
+	// CloseTimeout bounds the wait for the peer's close frame after we
+	// sent ours; 0 means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+	// Printer prints every event; required.
+	Printer *Printer
+	// OnMessage, if set, is called on the reading goroutine for every
+	// data message after it was printed. m.Data is valid during the call
+	// only. Echo mode and send's --count/--expect use it.
+	OnMessage func(m wire.Message)
+}
+
+// Session runs one WebSocket connection after the opening handshake: a
+// reading goroutine prints every event, answers pings (unless turned off)
+// and the peer's close, and classifies how the connection ended; writers
+// on other goroutines send messages through it. Line mode, echo mode, the
+// interactive REPL and the server all run on a Session.
+//
+// The read side flushes queued frames and pending output whenever it is
+// about to wait for the network, so senders may queue freely.
+type Session struct {
+	cfg  SessionConfig
+	nc   net.Conn
+	conn *wire.Conn
+	p    *Printer
+
+	queued        atomic.Bool  // frames queued in conn, not yet flushed
+	outCompressed atomic.Bool  // RSV1 of the last data frame written
+	received      atomic.Int64 // data messages received
+
+	mu        sync.Mutex
+	closeSent bool
+	aborted   bool
+	started   bool
+
+	done     chan struct{} // closed when the reading goroutine ends
+	err      error         // set before done is closed
+	stop     chan struct{} // closed by Wait: stops the helper goroutines
+	stopOnce sync.Once
+	helpers  sync.WaitGroup
+	waitOnce sync.Once
+}
+
+// NewSession prepares a session over nc. br is the reader the handshake
+// used: the bytes still buffered in it (early data, SPEC §4.1 early-data)
+// are read first, then nc. Nothing is read before Start.
+func NewSession(nc net.Conn, br *bufio.Reader, cfg SessionConfig) *Session {
+	if cfg.CloseTimeout <= 0 {
+		cfg.CloseTimeout = DefaultCloseTimeout
+	}
+	if cfg.Printer == nil {
+		cfg.Printer = NewPrinter(PrinterConfig{Out: io.Discard})
+	}
+	s := &Session{
+		cfg:  cfg,
+		nc:   nc,
+		p:    cfg.Printer,
+		done: make(chan struct{}),
+		stop: make(chan struct{}),
+	}
+	src := &sessionReader{s: s, r: nc}
+	if br != nil && br.Buffered() > 0 {
+		src.early = make([]byte, br.Buffered())
+		_, _ = io.ReadFull(br, src.early)
+	}
+	s.conn = wire.NewConn(bufio.NewReaderSize(src, readBufferSize), nc, wire.Config{
+		Role:           cfg.Role,
+		MaxMessageSize: cfg.MaxMessageSize,
+		Deflate:        cfg.Deflate,
+		Rand:           cfg.Rand,
+		OnFrame:        s.onFrame,
+	})
+	return s
+}
+
+// sessionReader reads the connection for the wire.Conn: first the early
+// data, then the socket. Before each read that may block it flushes the
+// frames queued by senders and the printer's pending output: the moment
+// the input runs dry is the moment to write.
+type sessionReader struct {
+	s     *Session
+	early []byte
+	r     io.Reader
+}
+
+func (r *sessionReader) Read(p []byte) (int, error) {
+	if len(r.early) > 0 {
+		n := copy(p, r.early)
+		r.early = r.early[n:]
+		return n, nil
+	}
+	if r.s.queued.Swap(false) {
+		_ = r.s.conn.Flush() // a write error is sticky and surfaces on the next write
+	}
+	r.s.p.Flush()
+	return r.r.Read(p)
+}
+
+func (s *Session) onFrame(dir wire.Direction, h wire.Header, payload []byte) {
+	if dir == wire.DirOut && (h.Op == wire.OpText || h.Op == wire.OpBinary) {
+		s.outCompressed.Store(h.Rsv1)
+	}
+	s.p.Frame(dir, h, payload)
+}
+
+// Conn returns the message connection, for frame-level writes (the REPL's
+// /raw and /frag).
+func (s *Session) Conn() *wire.Conn { return s.conn }
+
+// NetConn returns the underlying connection.
+func (s *Session) NetConn() net.Conn { return s.nc }
+
+// Printer returns the session's printer.
+func (s *Session) Printer() *Printer { return s.p }
+
+// Received returns the number of data messages received so far.
+func (s *Session) Received() int64 { return s.received.Load() }
+
+// Done is closed when the session has ended: the peer's close arrived, the
+// connection failed, or the close timeout passed.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Start starts the reading goroutine, the pinger (PingInterval) and a
+// watcher that closes the session with 1000 when ctx is cancelled.
+func (s *Session) Start(ctx context.Context) {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return
+	}
+	s.started = true
+	s.mu.Unlock()
+	go s.readLoop()
+	if s.cfg.PingInterval > 0 {
+		s.helpers.Add(1)
+		go s.pingLoop(s.cfg.PingInterval)
+	}
+	if ctx.Done() != nil {
+		s.helpers.Add(1)
+		go func() {
+			defer s.helpers.Done()
+			select {
+			case <-ctx.Done():
+				_ = s.Close(wire.CloseNormal, "")
+			case <-s.done:
+			case <-s.stop:
+			}
+		}()
+	}
+}
+
+func (s *Session) pingLoop(every time.Duration) {
+	defer s.helpers.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if s.closing() {
+				return
+			}
+			if err := s.conn.WriteControl(wire.OpPing, nil); err != nil {
+				return
+			}
+			s.p.Control(wire.DirOut, wire.OpPing, nil)
+			s.p.Flush()
+		case <-s.done:
+			return
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// Send sends one data message and flushes.
+func (s *Session) Send(op wire.Opcode, data []byte) error {
+	s.queued.Store(false)
+	if err := s.conn.WriteMessage(op, data); err != nil {
+		return s.writeErr(err)
+	}
+	s.sent(op, data, 1)
+	return nil
+}
+
+// Queue sends one data message without flushing: the frame is written
+// with the next Flush, by the reading goroutine when it next waits for
+// the network, or when 64 KiB are pending.
+func (s *Session) Queue(op wire.Opcode, data []byte) error {
+	if err := s.conn.QueueMessage(op, data); err != nil {
+		return s.writeErr(err)
+	}
+	s.queued.Store(true)
+	s.sent(op, data, 1)
+	return nil
+}
+
+// Flush writes the queued frames.
+func (s *Session) Flush() error {
+	s.queued.Store(false)
+	if err := s.conn.Flush(); err != nil {
+		return s.writeErr(err)
+	}
+	return nil
+}
+
+// SendFragmented sends one data message in n frames (the REPL's /frag).
+func (s *Session) SendFragmented(op wire.Opcode, data []byte, n int) error {
+	s.queued.Store(false)
+	if err := s.conn.WriteFragmented(op, data, n); err != nil {
+		return s.writeErr(err)
+	}
+	s.sent(op, data, max(n, 1))
+	return nil
+}
+
+// SendControl sends a ping or pong with payload and prints it.
+func (s *Session) SendControl(op wire.Opcode, payload []byte) error {
+	s.queued.Store(false)
+	if err := s.conn.WriteControl(op, payload); err != nil {
+		return s.writeErr(err)
+	}
+	s.p.Control(wire.DirOut, op, payload)
+	return nil
+}
+
+func (s *Session) sent(op wire.Opcode, data []byte, frames int) {
+	s.p.Message(wire.DirOut, wire.Message{Op: op, Data: data, Frames: frames, Compressed: s.outCompressed.Load()})
+}
+
+func (s *Session) writeErr(err error) error {
+	if errors.Is(err, wire.ErrCloseSent) {
+		return err
+	}
+	return fmt.Errorf("write to %s: %w", s.peer(), err)
+}
+
+func (s *Session) peer() string {
+	if a := s.nc.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return "peer"
+}
+
+// closing reports whether we sent a close frame.
+func (s *Session) closing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeSent
+}
+
+// Close starts the closing handshake (RFC 6455 §7.1.2): it flushes queued
+// frames, sends a close frame with code and reason (code 0: no payload)
+// unless one was sent already, and bounds the wait for the peer's close
+// with the close timeout. It does not wait; see Wait. Messages that arrive
+// meanwhile are still printed.
+func (s *Session) Close(code wire.CloseCode, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closeSent {
+		return nil
+	}
+	s.closeSent = true
+	s.queued.Store(false)
+	err := s.conn.WriteClose(code, reason)
+	if err == nil {
+		s.p.CloseFrame(wire.DirOut, code, code != 0, reason)
+		s.p.Flush()
+	}
+	_ = s.nc.SetReadDeadline(time.Now().Add(s.cfg.CloseTimeout))
+	if err != nil {
+		// The peer cannot hear us: stop reading now.
+		_ = s.nc.SetReadDeadline(time.Now())
+		return s.writeErr(err)
+	}
+	return nil
+}
+
+// Abort ends the session at once by closing the connection, without a
+// closing handshake. Wait then returns nil.
+func (s *Session) Abort() {
+	s.mu.Lock()
+	s.aborted = true
+	s.mu.Unlock()
+	_ = s.nc.Close()
+}
+
+// Wait waits for the session to end, stops the pinger, closes the
+// connection and returns why the session failed, or nil when it ended with
+// a normal close (1000, 1001 or no code). Errors match (with errors.As)
+// *wire.ProtocolError when the peer broke the protocol or a message was
+// too big, *wire.CloseError when the peer closed with another code, and
+// other errors when the connection dropped or failed. Their text is one
+// sentence with the values involved and what to try.
+func (s *Session) Wait() error {
+	<-s.done
+	s.waitOnce.Do(func() {
+		s.stopOnce.Do(func() { close(s.stop) })
+		s.helpers.Wait()
+		_ = s.nc.Close()
+		s.p.Flush()
+	})
+	return s.err
+}
+
+// readLoop is the reading goroutine.
+func (s *Session) readLoop() {
+	defer close(s.done)
+	s.err = s.read()
+}
+
+func (s *Session) read() error {
+	for {
+		m, err := s.conn.Read()
+		if err != nil {
+			return s.readFailed(err)
+		}
+		switch m.Op {
+		case wire.OpText, wire.OpBinary:
+			s.received.Add(1)
+			s.p.Message(wire.DirIn, m)
+			if s.cfg.OnMessage != nil {
+				s.cfg.OnMessage(m)
+			}
+		case wire.OpPing:
+			s.p.Control(wire.DirIn, wire.OpPing, m.Data)
+			if !s.cfg.NoAutoPong && !s.closing() {
+				// RFC 6455 §5.5.2: answer with the same application data.
+				if err := s.conn.WriteControl(wire.OpPong, m.Data); err == nil {
+					s.p.Control(wire.DirOut, wire.OpPong, m.Data)
+				}
+			}
+		case wire.OpPong:
+			s.p.Control(wire.DirIn, wire.OpPong, m.Data)
+		case wire.OpClose:
+			return s.peerClosed(m)
+		}
+	}
+}
+
+// peerClosed answers the peer's close frame (RFC 6455 §5.5.1: echo the
+// status code) unless we sent ours first, and classifies the code.
+func (s *Session) peerClosed(m wire.Message) error {
+	s.p.CloseFrame(wire.DirIn, m.CloseCode, m.HasCode, m.CloseReason)
+	s.mu.Lock()
+	if !s.closeSent {
+		s.closeSent = true
+		code := wire.CloseCode(0)
+		if m.HasCode {
+			code = m.CloseCode
+		}
+		if err := s.conn.WriteClose(code, ""); err == nil {
+			s.p.CloseFrame(wire.DirOut, code, m.HasCode, "")
+		}
+	}
+	s.mu.Unlock()
+	if !m.HasCode || m.CloseCode == wire.CloseNormal || m.CloseCode == wire.CloseGoingAway {
+		return nil
+	}
+	ce := &wire.CloseError{Code: m.CloseCode, HasCode: true, Reason: m.CloseReason}
+	reason := ""
+	if m.CloseReason != "" {
+		reason = fmt.Sprintf(" and reason %q", m.CloseReason)
+	}
+	return fmt.Errorf("%s closed the connection with code %v%s; any code but 1000 or 1001 means the session ended on an error (RFC 6455 §7.4.1), check the server's logs: %w",
+		s.peerName(), m.CloseCode, reason, ce)
+}
+
+func (s *Session) peerName() string {
+	if s.cfg.Role == wire.RoleServer {
+		return "the client"
+	}
+	return "the server"
+}
+
+// readFailed classifies a read error.
+func (s *Session) readFailed(err error) error {
+	s.mu.Lock()
+	closeSent, aborted := s.closeSent, s.aborted
+	s.mu.Unlock()
+	if aborted {
+		return nil
+	}
+	var pe *wire.ProtocolError
+	if errors.As(err, &pe) {
+		s.mu.Lock()
+		if !s.closeSent {
+			s.closeSent = true
+			if werr := s.conn.WriteClose(pe.Code, closeReason(pe)); werr == nil {
+				s.p.CloseFrame(wire.DirOut, pe.Code, true, closeReason(pe))
+			}
+		}
+		s.mu.Unlock()
+		hint := "the peer is not speaking RFC 6455 correctly; run again with -v to see every frame"
+		if pe.Code == wire.CloseMessageTooBig {
+			hint = "raise --max-message-size if such messages are expected"
+		}
+		return fmt.Errorf("%s broke the protocol, wsdbg sent close %v and gave up (%s): %w", s.peerName(), pe.Code, hint, pe)
+	}
+	var te interface{ Timeout() bool }
+	if errors.As(err, &te) && te.Timeout() && closeSent {
+		s.p.Note(fmt.Sprintf("no close frame from %s within %v (--close-timeout); closing the connection", s.peerName(), s.cfg.CloseTimeout))
+		return nil
+	}
+	if closeSent && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)) {
+		s.p.Note(fmt.Sprintf("%s closed the TCP connection without answering our close frame", s.peerName()))
+		return nil
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("the connection to %s was dropped without a close frame after %d messages (%v); the peer or a proxy in between ended TCP without the closing handshake of RFC 6455 §7.1.1, check its logs and idle timeouts",
+			s.peer(), s.received.Load(), err)
+	}
+	return fmt.Errorf("read from %s after %d messages: %w; the connection failed without a close frame (RFC 6455 §7.1.1)", s.peer(), s.received.Load(), err)
+}
+
+// closeReason is the reason sent in our close frame for a protocol error:
+// what went wrong, as valid UTF-8 (RFC 6455 §5.5.1);
+// WriteClose cuts it to fit a control frame.
+func closeReason(pe *wire.ProtocolError) string {
+	return strings.ToValidUTF8(pe.Reason, "?")
+}
