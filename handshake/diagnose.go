@@ -2,6 +2,7 @@ package handshake
 
 import (
 	"fmt"
+	"strings"
 )
 
 // Severity grades a diagnostic.
@@ -113,7 +114,7 @@ func Lookup(id string) (CatalogEntry, bool) {
 }
 
 // Diag builds a diagnostic whose severity and RFC section come from the
-// Catalog. An id missing from the Catalog is a programming error: Diag
+// Catalog; format and args are as for fmt.Sprintf. An id missing from the Catalog is a programming error: Diag
 // panics so that tests catch it.
 func Diag(id string, format string, args ...any) Diagnostic {
 	e, ok := Lookup(id)
@@ -121,7 +122,7 @@ func Diag(id string, format string, args ...any) Diagnostic {
 		panic("handshake: diagnostic id " + id + " is not in the Catalog")
 	}
 	msg := format
-	if len(args) > 0 {
+	if len(args) > 0 || strings.IndexByte(format, '%') >= 0 {
 		msg = fmt.Sprintf(format, args...)
 	}
 	return Diagnostic{ID: id, Severity: e.Severity, Message: msg, RFC: e.RFC}
