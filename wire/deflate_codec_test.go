@@ -203,7 +203,7 @@ func TestDeflateWindowBits(t *testing.T) {
 					rng := rand.New(rand.NewPCG(uint64(bits), 5))
 					c := wire.NewCompressorCodec(p, wire.RoleClient, codec)
 					var hist []byte // what the peer's decompressor has seen
-					compressed := 0
+					compressed, farthest := 0, 0
 					for i, n := range []int{100, window / 2, window, window + 1, 3000, 200, 50000, window - 1, 100} {
 						msg := textMessage(rng, n)
 						out, ok, err := c.Compress(nil, msg)
@@ -231,10 +231,15 @@ func TestDeflateWindowBits(t *testing.T) {
 						if dist > window {
 							t.Fatalf("message %d of %d bytes: back-reference of %d bytes, window is %d", i, n, dist, window)
 						}
+						farthest = max(farthest, dist)
 						hist = append(hist, msg...)
 					}
 					if compressed < 5 {
 						t.Fatalf("only %d messages compressed", compressed)
+					}
+					// The window is used, so the check above could fail.
+					if farthest <= window/4 {
+						t.Fatalf("farthest back-reference %d bytes; the messages do not exercise a %d-byte window", farthest, window)
 					}
 				})
 			}
