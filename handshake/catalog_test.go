@@ -34,9 +34,9 @@ func TestCatalogMatchesSpec(t *testing.T) {
 	if !ok {
 		t.Fatal("SPEC.md has no section 4.2")
 	}
-	cellRe := regexp.MustCompile("`([a-z][a-z0-9-]*)`")               // ids in a table's first column
+	cellRe := regexp.MustCompile("`([a-z][a-z0-9-]*)`")             // ids in a table's first column
 	idRe := regexp.MustCompile("`([a-z][a-z0-9]*(?:-[a-z0-9]+)+)`") // hyphenated ids in prose
-	want := map[string]string{} // id → severity
+	want := map[string]string{}                                     // id → severity
 	for _, line := range strings.Split(respPart, "\n") {
 		cols := strings.Split(line, "|")
 		if len(cols) < 4 || !strings.Contains(cols[1], "`") {

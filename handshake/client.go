@@ -56,12 +56,20 @@ func Do(ctx context.Context, o *Options) (*Result, error) {
 		next, why := redirectTarget(res, u, o)
 		if next == nil || len(hops) == MaxRedirects {
 			if next != nil {
-				res.Notes = append(res.Notes, fmt.Sprintf("Not following Location %q: already followed %d redirects", why, MaxRedirects))
+				res.Later = append(res.Later, fmt.Sprintf("Not following Location %q: already followed %d redirects", why, MaxRedirects))
 			}
 			res.Redirects = hops
 			return res, nil
 		}
-		res.Diagnostics = append(res.Diagnostics, Diag("redirect", "following %d to %s", res.Response.Status, next))
+		// A followed redirect is not a refusal, and expectations apply to
+		// the final exchange only.
+		kept := res.Diagnostics[:0]
+		for _, d := range res.Diagnostics {
+			if d.ID != "status-not-101" && !strings.HasPrefix(d.ID, "expect-") {
+				kept = append(kept, d)
+			}
+		}
+		res.Diagnostics = append(kept, Diag("redirect", "%d %s: following Location %q to %s", res.Response.Status, res.Response.Reason, why, next))
 		hops = append(hops, res)
 		u = next
 	}
@@ -78,7 +86,7 @@ func redirectTarget(res *Result, u *url.URL, o *Options) (*url.URL, string) {
 	}
 	ref, err := url.Parse(loc)
 	if err != nil {
-		res.Notes = append(res.Notes, fmt.Sprintf("Not following Location %q: %v", loc, err))
+		res.Later = append(res.Later, fmt.Sprintf("Not following Location %q: %v", loc, err))
 		return nil, ""
 	}
 	next := u.ResolveReference(ref)
@@ -88,7 +96,7 @@ func redirectTarget(res *Result, u *url.URL, o *Options) (*url.URL, string) {
 	case "wss", "https":
 		next.Scheme = "wss"
 	default:
-		res.Notes = append(res.Notes, fmt.Sprintf("Not following Location %q: scheme %q is not ws, wss, http or https", loc, next.Scheme))
+		res.Later = append(res.Later, fmt.Sprintf("Not following Location %q: scheme %q is not ws, wss, http or https", loc, next.Scheme))
 		return nil, ""
 	}
 	next.Fragment, next.RawFragment = "", ""
@@ -173,7 +181,7 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 		conn.Close()
 		res.Class = ClassNoResponse
 		res.Err = fmt.Errorf("write request: %w", err)
-		res.Notes = append(res.Notes, fmt.Sprintf("Writing the request failed: %v", err))
+		res.Later = append(res.Later, fmt.Sprintf("Writing the request failed: %v", err))
 		res.Timing.Total = o.now().Sub(start)
 		return res, nil
 	}
@@ -196,11 +204,11 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 	res.Response = resp
 	if resp.BareLF {
 		n, total := bareLFLines(&resp.Head)
-		res.Notes = append(res.Notes, fmt.Sprintf("%d of %d response lines end with a bare LF instead of CRLF (RFC 9112 §2.2)", n, total))
+		res.Later = append(res.Later, fmt.Sprintf("%d of %d response lines end with a bare LF instead of CRLF (RFC 9112 §2.2)", n, total))
 	}
 	for _, f := range resp.Fields {
 		if f.NoColon {
-			res.Notes = append(res.Notes, fmt.Sprintf("Response line %q has no colon; ignored", f.Raw))
+			res.Later = append(res.Later, fmt.Sprintf("Response line %q has no colon; ignored", f.Raw))
 		}
 	}
 	fs := DiagnoseResponse(res.Request, resp, o)
@@ -215,7 +223,7 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 
 	if resp.Status != 101 || (res.Class == ClassBadHandshake && !o.Lenient) {
 		if resp.Status == 101 {
-			res.Notes = append(res.Notes, "Failing the connection: the 101 response has errors (RFC 6455 §4.1); --lenient continues anyway")
+			res.Later = append(res.Later, "Failing the connection: the 101 response has errors (RFC 6455 §4.1); --lenient continues anyway")
 		}
 		conn.Close()
 		return res, nil

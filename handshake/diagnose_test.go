@@ -253,8 +253,8 @@ func TestFailTheConnection(t *testing.T) {
 	if res.Conn != nil || res.Class != handshake.ClassBadHandshake {
 		t.Fatalf("Conn %v, Class %v", res.Conn, res.Class)
 	}
-	if !strings.Contains(strings.Join(res.Notes, "\n"), "Failing the connection") {
-		t.Errorf("notes %q do not say the connection was failed", res.Notes)
+	if !strings.Contains(strings.Join(res.Later, "\n"), "Failing the connection") {
+		t.Errorf("notes %q do not say the connection was failed", res.Later)
 	}
 	select {
 	case err := <-closed:
@@ -311,7 +311,7 @@ func TestRedirects(t *testing.T) {
 		t.Fatalf("Class %v with %d redirects, want OK after 2", res.Class, len(res.Redirects))
 	}
 	d := diagOf(t, res.Redirects[0].Diagnostics, "redirect")
-	if d.Severity != handshake.SevInfo || !strings.Contains(d.Message, "302") || !strings.Contains(d.Message, "ws://"+hop2.addr+"/two?x=1") {
+	if d.Severity != handshake.SevInfo || !strings.Contains(d.Message, "302 Found") || !strings.Contains(d.Message, "ws://"+hop2.addr+"/two?x=1") {
 		t.Errorf("redirect = %+v", d)
 	}
 	if res.URL != final.url("/final") || res.Request.Target != "/final" {

@@ -20,9 +20,9 @@ type Document struct {
 	Timing      DocTiming     `json:"timing"`
 	TLS         *DocTLS       `json:"tls"`
 	Redirects   []*Document   `json:"redirects"`
-	// Error says why no response came (dial failure, read error); absent
-	// otherwise. An addition to SPEC §3.1, which has no other place for the
-	// reason a connection could not be made.
+	// Error says why no connection could be made (DNS, connect, proxy or
+	// TLS failure); absent otherwise. An addition to SPEC §3.1, whose
+	// diagnostic ids have none for a refused or unreachable connection.
 	Error string `json:"error,omitempty"`
 }
 
@@ -103,7 +103,7 @@ func (r *Result) Document(exitCode int) *Document {
 		Diagnostics: make([]DocDiag, 0, len(r.Diagnostics)),
 		Redirects:   make([]*Document, 0, len(r.Redirects)),
 	}
-	if r.Err != nil {
+	if r.dialErr() {
 		d.Error = r.Err.Error()
 	}
 	if r.Request != nil && r.Sent {

@@ -81,8 +81,12 @@ type Result struct {
 	Request *Request // as sent: Raw is exactly the bytes written
 	Sent    bool     // the request was written (false when the dial failed)
 	// Response is the response head as received; nil when none came.
-	Response    *Response
-	Notes       []string // "*" lines: connection, proxy, TLS, oddities
+	Response *Response
+	// Notes are the "*" lines before the request: connection, proxy, TLS.
+	Notes []string
+	// Later are the "*" lines after the diagnostics: oddities of the
+	// response, the failed connection, a redirect not followed.
+	Later       []string
 	Diagnostics []Diagnostic
 	Accept      *AcceptInfo // nil unless a 101 came
 	Negotiated  Negotiated

@@ -220,6 +220,9 @@ func (r *Result) appendTranscript(b *bytes.Buffer, p Painter) {
 		b.WriteString(msg)
 		b.WriteByte('\n')
 	}
+	for _, n := range r.Later {
+		line(KindNote, "* ", n)
+	}
 	line(KindNote, "* ", r.summary())
 }
 
@@ -230,11 +233,15 @@ func (r *Result) summary() string {
 	switch {
 	case r.Response != nil:
 		return fmt.Sprintf("Handshake %d in %s (%s)", r.Response.Status, fmtMS(t.Total), parts)
-	case r.Err != nil:
-		return fmt.Sprintf("No response after %s (%s): %v", fmtMS(t.Total), parts, r.Err)
+	case r.dialErr():
+		return fmt.Sprintf("No connection after %s (%s): %v", fmtMS(t.Total), parts, r.Err)
 	}
 	return fmt.Sprintf("No response after %s (%s)", fmtMS(t.Total), parts)
 }
+
+// dialErr reports whether the exchange failed before the request was
+// written; the diagnostics explain every later failure.
+func (r *Result) dialErr() bool { return r.Err != nil && !r.Sent }
 
 // fmtMS formats a duration as milliseconds with one decimal, "-" when it is
 // negative (not measured).
