@@ -1,0 +1,78 @@
+package cmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"regexp"
+
+	"github.com/fatih/color"
+
+	"github.com/wsdbg/wsdbg/handshake"
+)
+
+// palette is the color of each kind of transcript text (SPEC §2): green ok,
+// cyan info, yellow warning, red error, bold ids; notes dim; request lines
+// blue and response lines magenta, so the two directions stand apart.
+var palette = map[handshake.Kind][]color.Attribute{
+	handshake.KindRequest:  {color.FgBlue},
+	handshake.KindResponse: {color.FgMagenta},
+	handshake.KindNote:     {color.Faint},
+	handshake.KindOK:       {color.FgGreen},
+	handshake.KindInfo:     {color.FgCyan},
+	handshake.KindWarning:  {color.FgYellow},
+	handshake.KindError:    {color.FgRed, color.Bold},
+	handshake.KindID:       {color.Bold},
+}
+
+// painter returns the Painter for output to a stream that is a terminal or
+// not (tty), under --color mode: nil when there is no color (see useColor),
+// so that the transcript is plain. Each *color.Color has color enabled on
+// itself; fatih/color's package-wide NoColor is never read or changed.
+func (o *IO) painter(mode string, tty bool) handshake.Painter {
+	if !o.useColor(mode, tty) {
+		return nil
+	}
+	colors := make(map[handshake.Kind]*color.Color, len(palette))
+	for k, attrs := range palette {
+		c := color.New(attrs...)
+		c.EnableColor()
+		colors[k] = c
+	}
+	return func(k handshake.Kind, s string) string {
+		c, ok := colors[k]
+		if !ok || s == "" {
+			return s
+		}
+		return c.Sprint(s)
+	}
+}
+
+// writeJSON writes v as one indented JSON document followed by a newline.
+// Arrays of scalars, such as the [name, value] header pairs, stay on one
+// line. HTML characters are not escaped: the output is for terminals and jq.
+func writeJSON(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	out := scalarArray.ReplaceAllFunc(buf.Bytes(), func(m []byte) []byte {
+		inner := bytes.TrimSpace(m[1 : len(m)-1])
+		return append(append([]byte{'['}, arraySep.ReplaceAll(inner, []byte(", "))...), ']')
+	})
+	_, err := w.Write(out)
+	return err
+}
+
+// jsonScalar matches one JSON string, number, true, false or null.
+const jsonScalar = `(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null)`
+
+var (
+	// scalarArray matches an indented array whose elements are all scalars.
+	scalarArray = regexp.MustCompile(`\[\n\s*` + jsonScalar + `(?:,\n\s*` + jsonScalar + `)*\n\s*\]`)
+	// arraySep matches the separator between elements of such an array.
+	arraySep = regexp.MustCompile(`,\n\s*`)
+)
