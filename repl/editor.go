@@ -47,6 +47,9 @@ type readlineEditor struct {
 	stop    func()   // stops watching the window size
 	once    sync.Once
 	closing atomic.Bool
+
+	mu      sync.Mutex
+	reading chan struct{} // closed when the pending ReadLine returns; nil when none is pending
 }
 
 // newReadlineEditor builds the terminal editor over in and out. It must
@@ -127,9 +130,20 @@ func (e *readlineEditor) openHistory(path string) error {
 
 // ReadLine implements Editor.
 func (e *readlineEditor) ReadLine() (string, error) {
+	e.mu.Lock()
 	if e.closing.Load() {
+		e.mu.Unlock()
 		return "", io.EOF
 	}
+	done := make(chan struct{})
+	e.reading = done
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.reading = nil
+		e.mu.Unlock()
+		close(done)
+	}()
 	line, err := e.rl.Readline()
 	switch {
 	case e.closing.Load():
@@ -167,13 +181,27 @@ func (e *readlineEditor) SetPrompt(prompt string) { e.rl.SetPrompt(prompt) }
 func (e *readlineEditor) Close() error {
 	var err error
 	e.once.Do(func() {
+		e.mu.Lock()
 		e.closing.Store(true)
+		pending := e.reading
+		e.mu.Unlock()
+		if pending != nil {
+			// Empty the line being typed, so that readline, at the end of
+			// input, erases the prompt instead of entering the line.
+			e.rl.Operation.SetBuffer("")
+		}
 		e.in.Close()
 		// Instance.Close is not used: its Operation.Close can race with
 		// readline's key loop and leave it blocked for ever. Closing the
 		// terminal ends the key loop, which then ends the operation loop
 		// through the end of input.
 		err = e.rl.Terminal.Close()
+		if pending != nil {
+			select {
+			case <-pending:
+			case <-time.After(time.Second):
+			}
+		}
 		if e.stop != nil {
 			e.stop()
 		}

@@ -30,29 +30,29 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-type lineResult struct {
+type editorResult struct {
 	line string
 	err  error
 }
 
 // readLineAsync runs e.ReadLine in a goroutine.
-func readLineAsync(e Editor) <-chan lineResult {
-	ch := make(chan lineResult, 1)
+func readLineAsync(e Editor) <-chan editorResult {
+	ch := make(chan editorResult, 1)
 	go func() {
 		l, err := e.ReadLine()
-		ch <- lineResult{l, err}
+		ch <- editorResult{l, err}
 	}()
 	return ch
 }
 
-func waitLine(t *testing.T, ch <-chan lineResult) lineResult {
+func waitLine(t *testing.T, ch <-chan editorResult) editorResult {
 	t.Helper()
 	select {
 	case r := <-ch:
 		return r
 	case <-time.After(5 * time.Second):
 		t.Fatal("ReadLine did not return within 5s")
-		return lineResult{}
+		return editorResult{}
 	}
 }
 
