@@ -135,15 +135,11 @@ func testIO(env map[string]string, outTTY bool) (*cmd.IO, *bytes.Buffer, *bytes.
 	}, &out, &errb
 }
 
-// mainMu serialises runs of cmd.Main: urfave/cli v2 keeps the help flag
-// and help command in package variables that every run writes to.
-var mainMu sync.Mutex
-
 // runMain runs wsdbg with args and returns the exit code and both streams.
 func runMain(t *testing.T, env map[string]string, tty bool, args ...string) (int, string, string) {
 	t.Helper()
-	mainMu.Lock()
-	defer mainMu.Unlock()
+	cmd.MainMu.Lock() // see cmd.MainMu
+	defer cmd.MainMu.Unlock()
 	o, out, errb := testIO(env, tty)
 	done := make(chan int, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
