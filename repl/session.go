@@ -201,10 +201,9 @@ func (s *Session) pingLoop(every time.Duration) {
 			if s.closing() {
 				return
 			}
-			if err := s.conn.WriteControl(wire.OpPing, nil); err != nil {
+			if err := s.SendControl(wire.OpPing, nil); err != nil {
 				return
 			}
-			s.p.Control(wire.DirOut, wire.OpPing, nil)
 			s.p.Flush()
 		case <-s.done:
 			return
@@ -214,14 +213,14 @@ func (s *Session) pingLoop(every time.Duration) {
 	}
 }
 
-// Send sends one data message and flushes.
+// Send sends one data message and flushes. The message is printed before
+// it is flushed, so that a reply is never printed before it.
 func (s *Session) Send(op wire.Opcode, data []byte) error {
-	s.queued.Store(false)
-	if err := s.conn.WriteMessage(op, data); err != nil {
+	if err := s.conn.QueueMessage(op, data); err != nil {
 		return s.writeErr(err)
 	}
 	s.sent(op, data, 1)
-	return nil
+	return s.Flush()
 }
 
 // Queue sends one data message without flushing: the frame is written
@@ -258,6 +257,8 @@ func (s *Session) SendFragmented(op wire.Opcode, data []byte, n int) error {
 // SendControl sends a ping or pong with payload and prints it.
 func (s *Session) SendControl(op wire.Opcode, payload []byte) error {
 	s.queued.Store(false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.conn.WriteControl(op, payload); err != nil {
 		return s.writeErr(err)
 	}
@@ -372,7 +373,12 @@ func (s *Session) read() error {
 				}
 			}
 		case wire.OpPong:
+			// Under s.mu, so that a ping we sent is printed before its
+			// pong even when the pong is read before the ping's writer
+			// printed.
+			s.mu.Lock()
 			s.p.Control(wire.DirIn, wire.OpPong, m.Data)
+			s.mu.Unlock()
 		case wire.OpClose:
 			return s.peerClosed(m)
 		}
@@ -382,8 +388,10 @@ func (s *Session) read() error {
 // peerClosed answers the peer's close frame (RFC 6455 §5.5.1: echo the
 // status code) unless we sent ours first, and classifies the code.
 func (s *Session) peerClosed(m wire.Message) error {
-	s.p.CloseFrame(wire.DirIn, m.CloseCode, m.HasCode, m.CloseReason)
+	// Under s.mu, so that our own close, if its writer has not printed
+	// it yet, is printed first.
 	s.mu.Lock()
+	s.p.CloseFrame(wire.DirIn, m.CloseCode, m.HasCode, m.CloseReason)
 	if !s.closeSent {
 		s.closeSent = true
 		code := wire.CloseCode(0)
@@ -403,8 +411,8 @@ func (s *Session) peerClosed(m wire.Message) error {
 	if m.CloseReason != "" {
 		reason = fmt.Sprintf(" and reason %q", m.CloseReason)
 	}
-	return fmt.Errorf("%s closed the connection with code %v%s; any code but 1000 or 1001 means the session ended on an error (RFC 6455 §7.4.1), check the server's logs: %w",
-		s.peerName(), m.CloseCode, reason, ce)
+	return &sessionError{err: ce, msg: fmt.Sprintf("%s closed the connection with code %v%s; a code other than 1000 or 1001 means the session ended on an error (RFC 6455 §7.4.1), check the peer's logs",
+		s.peerName(), m.CloseCode, reason)}
 }
 
 func (s *Session) peerName() string {
@@ -432,11 +440,12 @@ func (s *Session) readFailed(err error) error {
 			}
 		}
 		s.mu.Unlock()
-		hint := "the peer is not speaking RFC 6455 correctly; run again with -v to see every frame"
 		if pe.Code == wire.CloseMessageTooBig {
-			hint = "raise --max-message-size if such messages are expected"
+			return &sessionError{err: pe, msg: fmt.Sprintf("%s sent a message over the size limit: %s; wsdbg sent close %v and gave up (raise --max-message-size if such messages are expected)",
+				s.peerName(), pe.Reason, pe.Code)}
 		}
-		return fmt.Errorf("%s broke the protocol, wsdbg sent close %v and gave up (%s): %w", s.peerName(), pe.Code, hint, pe)
+		return &sessionError{err: pe, msg: fmt.Sprintf("%s broke the protocol: %s; wsdbg sent close %v and gave up (RFC 6455 §7.1.7; run with -v to see every frame)",
+			s.peerName(), pe.Reason, pe.Code)}
 	}
 	var te interface{ Timeout() bool }
 	if errors.As(err, &te) && te.Timeout() && closeSent {
@@ -460,3 +469,13 @@ func (s *Session) readFailed(err error) error {
 func closeReason(pe *wire.ProtocolError) string {
 	return strings.ToValidUTF8(pe.Reason, "?")
 }
+
+// sessionError is a failure with a sentence for people; Unwrap gives the
+// typed cause (*wire.ProtocolError, *wire.CloseError) callers branch on.
+type sessionError struct {
+	msg string
+	err error
+}
+
+func (e *sessionError) Error() string { return e.msg }
+func (e *sessionError) Unwrap() error { return e.err }
