@@ -46,6 +46,12 @@ func startPeer(t *testing.T, reply func(req *handshake.Request) string) (string,
 	if err != nil {
 		t.Fatal(err)
 	}
+	return servePeer(t, ln, reply)
+}
+
+// servePeer serves reply on ln (TCP, TLS or Unix) until the test ends.
+func servePeer(t *testing.T, ln net.Listener, reply func(req *handshake.Request) string) (string, <-chan peerSaw) {
+	t.Helper()
 	saw := make(chan peerSaw, 8)
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
