@@ -1,0 +1,361 @@
+package cmd
+
+import (
+	"context"
+	"crypto/tls"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/repl"
+	"github.com/wsdbg/wsdbg/wire"
+)
+
+func init() { register(newServeCommand) }
+
+// page is the document served to a browser that opens the server's address:
+// its script opens a WebSocket back to the server (SPEC §1.5).
+//
+//go:embed page.html
+var page []byte
+
+// Server defaults.
+const (
+	defaultListen      = "127.0.0.1:8080"
+	defaultHeadTimeout = 10 * time.Second
+	// serveWriteTimeout bounds every write to a client, so that one that
+	// stops reading cannot hold a connection forever.
+	serveWriteTimeout = 10 * time.Second
+	// closeGrace bounds the wait for a client's close frame, or for it to
+	// read our last bytes, before the connection is dropped.
+	closeGrace = 2 * time.Second
+)
+
+// serveOptions are the flags of `wsdbg serve`.
+type serveOptions struct {
+	Listen         string
+	Protocols      []string
+	Deflate        bool
+	TLSCert        string
+	TLSKey         string
+	Color          string
+	Quiet          bool
+	Verbose        bool
+	ShowSecrets    bool
+	MaxMessageSize int64
+	HeadTimeout    time.Duration
+	IdleTimeout    time.Duration
+
+	// prefix starts every log line (demo sets "server ").
+	prefix string
+}
+
+func newServeCommand(o *IO) *cli.Command {
+	return &cli.Command{
+		Name:      "serve",
+		Usage:     "run a WebSocket echo server that logs every client's handshake, with request-side diagnostics, and every frame",
+		UsageText: "wsdbg serve [--listen ADDR] [--protocol NAME]... [--deflate] [--tls-cert FILE --tls-key FILE]",
+		Description: "Accepts WebSocket clients and echoes every data message back. For each client it prints the\n" +
+			"request head as received (<), request-side diagnostics, the response it chose (>), then the\n" +
+			"messages and control frames. A browser that opens the address gets a page whose script\n" +
+			"connects back, so a browser can be debugged as a client. Ctrl-C stops the server.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Aliases: []string{"l"}, Value: defaultListen, Usage: "listen on `ADDR` (host:port; port 0 picks a free one)"},
+			&cli.StringSliceFlag{Name: "protocol", Aliases: []string{"p"}, Usage: "support subprotocol `NAME` (repeatable); the client's first supported offer is selected"},
+			&cli.BoolFlag{Name: "deflate", Usage: "accept permessage-deflate (RFC 7692)"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve wss:// and https:// with the certificate chain in `FILE` (PEM)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "private key for --tls-cert, in `FILE` (PEM)"},
+			&cli.StringFlag{Name: "color", Value: "auto", Usage: "color the log: auto, always or never"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "log nothing per client, only where the server listens"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log every frame: FIN, RSV1-3, opcode, mask, payload length, compressed"},
+			&cli.BoolFlag{Name: "show-secrets", Usage: "log the values of Authorization, Cookie and similar fields instead of redacting them"},
+			&cli.StringFlag{Name: "max-message-size", Value: "64MiB", Usage: "close with 1009 on a message larger than `SIZE` after decompression (bytes, or with KiB, MiB, GiB)"},
+			&cli.DurationFlag{Name: "head-timeout", Value: defaultHeadTimeout, Usage: "answer 408 and drop a client whose request head is not complete within `DURATION`"},
+			&cli.DurationFlag{Name: "idle-timeout", Usage: "close with 1001 a connection silent for `DURATION` (default: never)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("serve takes no arguments, got %q; use --listen ADDR", c.Args().First())
+			}
+			opts, err := serveOptionsFrom(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, o, opts)
+		},
+	}
+}
+
+func serveOptionsFrom(c *cli.Context) (*serveOptions, error) {
+	opts := &serveOptions{
+		Listen:      c.String("listen"),
+		Protocols:   c.StringSlice("protocol"),
+		Deflate:     c.Bool("deflate"),
+		TLSCert:     c.String("tls-cert"),
+		TLSKey:      c.String("tls-key"),
+		Color:       c.String("color"),
+		Quiet:       c.Bool("quiet"),
+		Verbose:     c.Bool("verbose"),
+		ShowSecrets: c.Bool("show-secrets"),
+		HeadTimeout: c.Duration("head-timeout"),
+		IdleTimeout: c.Duration("idle-timeout"),
+	}
+	switch opts.Color {
+	case "auto", "always", "never":
+	default:
+		return nil, usageErrorf("--color %q: use auto, always or never", opts.Color)
+	}
+	if (opts.TLSCert == "") != (opts.TLSKey == "") {
+		return nil, usageErrorf("--tls-cert and --tls-key go together; give both files or neither")
+	}
+	size, err := parseServeSize(c.String("max-message-size"))
+	if err != nil {
+		return nil, usageErrorf("--max-message-size: %v", err)
+	}
+	opts.MaxMessageSize = size
+	if opts.HeadTimeout <= 0 {
+		return nil, usageErrorf("--head-timeout %s: must be positive, e.g. 10s", opts.HeadTimeout)
+	}
+	if opts.IdleTimeout < 0 {
+		return nil, usageErrorf("--idle-timeout %s: must not be negative; 0 turns it off", opts.IdleTimeout)
+	}
+	for _, p := range opts.Protocols {
+		if p == "" || strings.ContainsAny(p, " \t,;\"") {
+			return nil, usageErrorf("--protocol %q is not a subprotocol name (a token: no spaces, commas or quotes, RFC 6455 §4.1)", p)
+		}
+	}
+	return opts, nil
+}
+
+// parseServeSize reads a byte count: digits, optionally followed by K, KiB,
+// M, MiB, G or GiB (powers of 1024).
+func parseServeSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a positive size; write e.g. 1048576, 512KiB or 64MiB", s)
+	}
+	return n * mult, nil
+}
+
+// runServe listens and serves until ctx is cancelled, then closes every
+// connection with 1001 (going away) and returns.
+func runServe(ctx context.Context, o *IO, opts *serveOptions) error {
+	s, err := startServer(ctx, o, opts, o.Out, o.OutTTY)
+	if err != nil {
+		return err
+	}
+	return s.wait()
+}
+
+// server is a running `wsdbg serve`.
+type server struct {
+	o        *IO
+	opts     *serveOptions
+	ln       net.Listener
+	url      string // ws:// or wss:// address clients use
+	tls      bool
+	sink     *logSink
+	paint    handshake.Painter
+	events   func(repl.Kind, string) string
+	escape   bool
+	respOpts handshake.ServerOptions
+
+	seq   atomic.Int64
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[*serverConn]struct{}
+	done  chan struct{}
+	err   error
+}
+
+// startServer listens on opts.Listen and serves in the background until
+// ctx is cancelled. The log goes to w; tty says whether w is a terminal
+// (for --color auto).
+func startServer(ctx context.Context, o *IO, opts *serveOptions, w io.Writer, tty bool) (*server, error) {
+	var tlsConf *tls.Config
+	if opts.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+		if err != nil {
+			return nil, usageErrorf("load --tls-cert %q and --tls-key %q: %v; both must be PEM files, the key matching the certificate", opts.TLSCert, opts.TLSKey, err)
+		}
+		// ALPN http/1.1 only: WebSocket over HTTP/2 (RFC 8441) is not served.
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opts.Listen)
+	if err != nil {
+		return nil, exitf(ExitFailure, "listen on %q: %v; pick another address or port (port 0 picks a free one)", opts.Listen, unwrapListenErr(err))
+	}
+	s := &server{
+		o:     o,
+		opts:  opts,
+		ln:    ln,
+		tls:   tlsConf != nil,
+		sink:  &logSink{w: w},
+		conns: make(map[*serverConn]struct{}),
+		done:  make(chan struct{}),
+	}
+	s.paint = o.painter(opts.Color, tty)
+	s.events = eventPainter(o.useColor(opts.Color, tty))
+	s.escape = true // the log shows network bytes: always escaped (SPEC §2)
+	s.respOpts = handshake.ServerOptions{Protocols: opts.Protocols, Page: page}
+	if opts.Deflate {
+		s.respOpts.AcceptExtensions = acceptDeflate
+	}
+	if tlsConf != nil {
+		s.ln = tls.NewListener(ln, tlsConf)
+	}
+	s.announce(ln.Addr().(*net.TCPAddr))
+	go s.acceptLoop(ctx)
+	return s, nil
+}
+
+// unwrapListenErr drops the "listen tcp 127.0.0.1:8080: " prefix that the
+// message already gives.
+func unwrapListenErr(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err
+	}
+	return err
+}
+
+// acceptDeflate answers permessage-deflate offers (RFC 7692 §5); other
+// extensions are declined.
+func acceptDeflate(offers []string) (string, bool) {
+	var pmd []string
+	for _, o := range offers {
+		name, _, _ := strings.Cut(o, ";")
+		if strings.EqualFold(strings.TrimSpace(name), "permessage-deflate") {
+			pmd = append(pmd, o)
+		}
+	}
+	p, ok := wire.AcceptDeflate(pmd)
+	if !ok {
+		return "", false
+	}
+	return p.String(), true
+}
+
+// announce logs where the server listens, and warns when that is
+// reachable from other hosts.
+func (s *server) announce(addr *net.TCPAddr) {
+	host := s.opts.Listen
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = addr.IP.String()
+	}
+	hostport := net.JoinHostPort(host, strconv.Itoa(addr.Port))
+	if ip := net.ParseIP(host); ip != nil {
+		hostport = net.JoinHostPort(ip.String(), strconv.Itoa(addr.Port))
+	}
+	ws, web := "ws://", "http://"
+	if s.tls {
+		ws, web = "wss://", "https://"
+	}
+	s.url = ws + hostport + "/"
+	b := newLogBlock(s.paint)
+	b.note(fmt.Sprintf("Listening on %s (open %s%s/ in a browser for a test page)", s.url, web, hostport))
+	if !addr.IP.IsLoopback() {
+		b.warn(fmt.Sprintf("%s is reachable from other hosts: anyone who can connect gets every message echoed; use --listen 127.0.0.1:%d to keep it to this machine", addr, addr.Port))
+	}
+	s.sink.write(b.b.Bytes())
+}
+
+func (s *server) acceptLoop(ctx context.Context) {
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+		}
+		s.ln.Close()
+	}()
+	defer close(s.done)
+	defer close(stopped)
+	var delay time.Duration
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				s.shutdown()
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// Out of descriptors or similar: back off, keep serving.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			s.err = exitf(ExitFailure, "accept on %s: %v", s.ln.Addr(), err)
+			s.shutdown()
+			return
+		}
+		delay = 0
+		sc := s.newConn(c)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.forget(sc)
+			sc.serve(ctx)
+		}()
+	}
+}
+
+// shutdown asks every open connection to close with 1001 and waits for
+// them; each is dropped after closeGrace at the latest.
+func (s *server) shutdown() {
+	s.mu.Lock()
+	for sc := range s.conns {
+		go sc.goAway()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func (s *server) forget(sc *serverConn) {
+	s.mu.Lock()
+	delete(s.conns, sc)
+	s.mu.Unlock()
+}
+
+// wait blocks until the server has stopped and every connection is closed.
+func (s *server) wait() error {
+	<-s.done
+	if s.sink.err != nil && s.err == nil {
+		return exitf(ExitFailure, "write log: %v", s.sink.err)
+	}
+	return s.err
+}
+
+// addr returns the address the server listens on.
+func (s *server) addr() net.Addr { return s.ln.Addr() }

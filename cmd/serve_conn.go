@@ -1,0 +1,337 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/repl"
+	"github.com/wsdbg/wsdbg/wire"
+)
+
+// serverConn is one client of `wsdbg serve`.
+type serverConn struct {
+	s     *server
+	c     net.Conn
+	id    int64
+	log   *lineWriter // nil with --quiet
+	start time.Time
+
+	mu      sync.Mutex
+	sess    *repl.Session // set once the upgrade is done
+	leaving bool          // the server is shutting down
+}
+
+func (s *server) newConn(c net.Conn) *serverConn {
+	sc := &serverConn{s: s, c: c, id: s.seq.Add(1), start: time.Now()}
+	if !s.opts.Quiet {
+		sc.log = newLineWriter(s.sink, fmt.Sprintf("%s#%d ", s.opts.prefix, sc.id))
+	}
+	s.mu.Lock()
+	s.conns[sc] = struct{}{}
+	s.mu.Unlock()
+	return sc
+}
+
+// write sends a block of log lines for this connection.
+func (sc *serverConn) write(b *logBlock) {
+	if sc.log != nil && b.b.Len() > 0 {
+		sc.log.Write(b.b.Bytes())
+	}
+}
+
+// serve runs one connection: the opening handshake, then the echo session.
+func (sc *serverConn) serve(ctx context.Context) {
+	defer sc.c.Close()
+	sc.note(fmt.Sprintf("Connection from %s", sc.c.RemoteAddr()))
+	b := newLogBlock(sc.s.paint)
+
+	sc.c.SetReadDeadline(time.Now().Add(sc.s.opts.HeadTimeout))
+	if tc, ok := sc.c.(*tls.Conn); ok {
+		if err := tc.HandshakeContext(ctx); err != nil {
+			b.fail(fmt.Sprintf("TLS handshake failed: %v", err))
+			sc.write(b)
+			return
+		}
+		st := tc.ConnectionState()
+		alpn, sni := "no ALPN", "no SNI"
+		if st.NegotiatedProtocol != "" {
+			alpn = fmt.Sprintf("ALPN %q", st.NegotiatedProtocol)
+		}
+		if st.ServerName != "" {
+			sni = fmt.Sprintf("SNI %q", st.ServerName)
+		}
+		b.note(fmt.Sprintf("%s, %s, %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), alpn, sni))
+	}
+	br := bufio.NewReaderSize(sc.c, 4096)
+	req, err := handshake.ReadRequest(br)
+	if err != nil {
+		if sc.isLeaving() {
+			b.note("Server shutting down: dropped the connection before its request head was complete")
+			sc.write(b)
+			return
+		}
+		sc.refuseUnreadable(b, err)
+		return
+	}
+	sc.c.SetReadDeadline(time.Time{})
+
+	reply := handshake.Respond(req, sc.s.respOpts)
+	b.head(handshake.KindResponse, "<", headLines(&req.Head, sc.s.opts.ShowSecrets))
+	for _, d := range reply.Diagnostics {
+		b.diag(d)
+	}
+	b.head(handshake.KindRequest, ">", headLines(&responseHead(reply).Head, true))
+	switch {
+	case reply.Upgrade:
+		neg := []string{"no subprotocol"}
+		if reply.Protocol != "" {
+			neg[0] = fmt.Sprintf("subprotocol %q", reply.Protocol)
+		}
+		if len(reply.Extensions) == 0 {
+			neg = append(neg, "no extension")
+		}
+		for _, e := range reply.Extensions {
+			neg = append(neg, fmt.Sprintf("extension %q", e))
+		}
+		b.note(fmt.Sprintf("Upgraded to WebSocket: %s", strings.Join(neg, ", ")))
+	case reply.Page:
+		b.note(fmt.Sprintf("Not an upgrade request: served the test page (%d bytes)", len(reply.Body)))
+	default:
+		b.note(fmt.Sprintf("Refused the upgrade with %d", reply.Status))
+	}
+	sc.write(b)
+
+	if err := sc.writeAll(reply.Bytes()); err != nil {
+		sc.note(fmt.Sprintf("Could not send the response: %v", err))
+		return
+	}
+	if !reply.Upgrade {
+		sc.linger()
+		sc.note("Closed")
+		return
+	}
+	sc.session(br, reply)
+}
+
+// refuseUnreadable answers a request head that could not be read (too
+// large, not HTTP, too slow) and logs why.
+func (sc *serverConn) refuseUnreadable(b *logBlock, err error) {
+	var (
+		tooLarge   *handshake.HeadTooLargeError
+		notHTTP    *handshake.NotHTTPError
+		incomplete *handshake.IncompleteError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		b.fail(fmt.Sprintf("Request head larger than %d bytes (%d read without its end)", handshake.MaxHeadSize, tooLarge.N))
+	case errors.As(err, &notHTTP):
+		b.fail(fmt.Sprintf("Not an HTTP request: %s (first bytes %q)", notHTTP.What, notHTTP.First))
+	case errors.As(err, &incomplete) && incomplete.N == 0 && errors.Is(err, io.EOF):
+		b.note("Client closed the connection without sending a request")
+	case errors.As(err, &incomplete) && isTimeoutErr(err):
+		b.fail(fmt.Sprintf("Request head not complete after --head-timeout %s (%d bytes received)", sc.s.opts.HeadTimeout, incomplete.N))
+	case errors.As(err, &incomplete):
+		b.note(fmt.Sprintf("Connection ended after %d bytes, before the request head was complete: %v", incomplete.N, incomplete.Err))
+	default:
+		b.fail(fmt.Sprintf("Read request head: %v", err))
+	}
+	reply := handshake.RespondError(err)
+	if reply == nil {
+		b.note("Closed")
+		sc.write(b)
+		return
+	}
+	b.head(handshake.KindRequest, ">", headLines(&responseHead(reply).Head, true))
+	sc.write(b)
+	if err := sc.writeAll(reply.Bytes()); err != nil {
+		sc.note(fmt.Sprintf("Could not send the response: %v", err))
+		return
+	}
+	sc.linger()
+	sc.note(fmt.Sprintf("Closed after %d", reply.Status))
+}
+
+// responseHead parses our own reply for logging, so that it is printed
+// with the same code as a received head.
+func responseHead(r *handshake.ServerReply) *handshake.Response {
+	resp, err := handshake.ReadResponse(bufio.NewReader(bytes.NewReader(r.Head)))
+	if err != nil {
+		return &handshake.Response{}
+	}
+	return resp
+}
+
+// note logs one "*" line outside the session.
+func (sc *serverConn) note(text string) {
+	b := newLogBlock(sc.s.paint)
+	b.note(text)
+	sc.write(b)
+}
+
+// writeAll writes b within serveWriteTimeout.
+func (sc *serverConn) writeAll(b []byte) error {
+	sc.c.SetWriteDeadline(time.Now().Add(serveWriteTimeout))
+	_, err := sc.c.Write(b)
+	return err
+}
+
+// linger ends a connection whose last response has been written: it shuts
+// the sending side and reads what the client still sends, for closeGrace
+// at most, so that the client reads the whole response rather than a
+// reset caused by unread data (RFC 9112 §9.6).
+func (sc *serverConn) linger() {
+	if cw, ok := sc.c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	sc.c.SetReadDeadline(time.Now().Add(closeGrace))
+	io.CopyN(io.Discard, sc.c, 1<<20)
+}
+
+// sessionConn is the connection as the echo session sees it: every write
+// has a deadline, so that a client that stops reading cannot hold the
+// connection forever; reads record activity for --idle-timeout.
+type sessionConn struct {
+	net.Conn
+	sc   *serverConn
+	last atomic.Int64 // unix nanoseconds of the last read that returned data
+}
+
+func (c *sessionConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+func (c *sessionConn) Write(b []byte) (int, error) {
+	c.Conn.SetWriteDeadline(time.Now().Add(serveWriteTimeout))
+	return c.Conn.Write(b)
+}
+
+// Close does nothing: the session calls it when it ends, and serve closes
+// the connection after deciding whether to linger.
+func (c *sessionConn) Close() error { return nil }
+
+// session echoes data messages and answers control frames until the
+// connection ends (RFC 6455 §5.5, §7), on the same session code as
+// `connect --echo`.
+func (sc *serverConn) session(br *bufio.Reader, reply *handshake.ServerReply) {
+	cfg := repl.SessionConfig{Role: wire.RoleServer, MaxMessageSize: sc.s.opts.MaxMessageSize, CloseTimeout: closeGrace}
+	if len(reply.Extensions) > 0 {
+		if p, err := wire.ParseDeflate(reply.Extensions[0]); err == nil {
+			cfg.Deflate = &p
+		}
+	}
+	var out io.Writer = io.Discard
+	if sc.log != nil {
+		out = sc.log
+	}
+	p := repl.NewPrinter(repl.PrinterConfig{
+		Out:       out,
+		Log:       out,
+		Escape:    sc.s.escape,
+		Binary:    repl.BinaryHex,
+		Verbose:   sc.s.opts.Verbose,
+		InMarker:  "< ",
+		OutMarker: "> ",
+		ShowSent:  true,
+		Paint:     sc.s.events,
+	})
+	cfg.Printer = p
+	nc := &sessionConn{Conn: sc.c, sc: sc}
+	nc.last.Store(time.Now().UnixNano())
+	sess := repl.NewSession(nc, br, cfg)
+
+	sc.mu.Lock()
+	sc.sess = sess
+	leaving := sc.leaving
+	sc.mu.Unlock()
+	if leaving {
+		sc.goAway()
+	}
+	if idle := sc.s.opts.IdleTimeout; idle > 0 {
+		go sc.watchIdle(sess, nc, idle)
+	}
+
+	// No context: the server's shutdown sends 1001 itself (goAway).
+	if err := repl.RunEcho(context.Background(), sess); err != nil {
+		var (
+			ce *wire.CloseError
+			pe *wire.ProtocolError
+		)
+		if !errors.As(err, &ce) { // a close code is already in the log
+			p.Note(fmt.Sprintf("Connection failed: %v", err))
+		}
+		if errors.As(err, &pe) {
+			// The client may still be sending: let it read our close
+			// frame rather than a reset (RFC 6455 §7.1.7).
+			p.Flush()
+			sc.linger()
+		}
+	}
+	p.Note(fmt.Sprintf("Closed after %s", time.Since(sc.start).Round(time.Millisecond)))
+	p.Close()
+	if sc.log != nil {
+		sc.log.Close()
+	}
+}
+
+// watchIdle closes the session with 1001 once the client has sent nothing
+// for idle (--idle-timeout).
+func (sc *serverConn) watchIdle(sess *repl.Session, nc *sessionConn, idle time.Duration) {
+	t := time.NewTimer(idle)
+	defer t.Stop()
+	for {
+		select {
+		case <-sess.Done():
+			return
+		case <-t.C:
+			quiet := time.Since(time.Unix(0, nc.last.Load()))
+			if quiet >= idle {
+				sess.Printer().Note(fmt.Sprintf("Nothing received for --idle-timeout %s", idle))
+				sess.Close(wire.CloseGoingAway, "idle timeout")
+				return
+			}
+			t.Reset(idle - quiet)
+		}
+	}
+}
+
+func (sc *serverConn) isLeaving() bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.leaving
+}
+
+// goAway starts closing the connection because the server stops: a close
+// frame with 1001 (RFC 6455 §7.4.1) for a WebSocket, after which the
+// session waits closeGrace for the client's close; a connection still in
+// its opening handshake is dropped.
+func (sc *serverConn) goAway() {
+	sc.mu.Lock()
+	sc.leaving = true
+	sess := sc.sess
+	sc.mu.Unlock()
+	if sess == nil {
+		sc.c.Close()
+		return
+	}
+	sess.Close(wire.CloseGoingAway, "server shutting down")
+}
+
+func isTimeoutErr(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
