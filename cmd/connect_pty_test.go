@@ -165,7 +165,9 @@ func TestConnectREPLInPseudoTerminal(t *testing.T) {
 		code <- cmd.Main([]string{"wsdbg", "connect", "--history", hist, url}, io)
 	}()
 
-	waitFor(t, "the prompt", func() bool { return strings.Contains(screen.String(), "> ") && strings.Contains(screen.String(), "connected to") }, screen)
+	waitFor(t, "the prompt", func() bool {
+		return strings.Contains(screen.String(), "> ") && strings.Contains(screen.String(), "connected to")
+	}, screen)
 
 	// Type a long line a few bytes at a time while messages arrive.
 	var long strings.Builder

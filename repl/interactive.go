@@ -274,8 +274,14 @@ func (r *interactive) run(line string) (quit bool) {
 	return false
 }
 
-// send sends one data message in frames frames and prints it.
+// send sends one data message in frames frames and prints it. It prints
+// first, so that a reply is never shown before the message it answers.
 func (r *interactive) send(op wire.Opcode, data []byte, frames int) {
+	if r.s.closeSentAlready() {
+		r.p.Error("not sent: a close frame was already sent, and RFC 6455 §5.5.1 allows no data after it; /raw can still write bytes", 0)
+		return
+	}
+	r.p.printMessage(wire.DirOut, wire.Message{Op: op, Data: data, Frames: frames})
 	var err error
 	if frames > 1 {
 		err = r.s.SendFragmented(op, data, frames)
@@ -283,14 +289,8 @@ func (r *interactive) send(op wire.Opcode, data []byte, frames int) {
 		err = r.s.Send(op, data)
 	}
 	if err != nil {
-		if errors.Is(err, wire.ErrCloseSent) {
-			r.p.Error("not sent: a close frame was already sent, and RFC 6455 §5.5.1 allows no data after it; /raw can still write bytes", 0)
-			return
-		}
-		r.p.Error(err.Error(), 0)
-		return
+		r.p.Error(fmt.Sprintf("the message above was not sent: %v", err), 0)
 	}
-	r.p.printMessage(wire.DirOut, wire.Message{Op: op, Data: data, Frames: frames})
 }
 
 // save writes the last incoming data message to path.

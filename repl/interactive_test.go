@@ -439,8 +439,8 @@ func TestInteractiveCommands(t *testing.T) {
 		"> hello world\n",
 		"> raw, 7 bytes written as they are\n00000000  81 05 48 65 6c 6c 6f",
 		"* frame detail on",
-		"> frame FIN=1 RSV=000 op=text(0x1) mask=1",
 		"> after verbose\n",
+		"> frame FIN=1 RSV=000 op=text(0x1) mask=1",
 		"* frame detail off",
 		"/close [CODE [REASON]]",
 		`> close 4001`,
@@ -558,11 +558,7 @@ func TestInteractiveClose(t *testing.T) {
 			if len(frames) != 1 || frames[0].h.Op != wire.OpClose || !bytes.Equal(frames[0].payload, closePayload(1000, "")) {
 				t.Errorf("server received %v, want one close frame with 1000", frames)
 			}
-			// Session.Close prints our close after writing it, so the
-			// server's answer may be shown first.
-			out := ed.output()
-			inOrder(t, out, "connected to test", "> close 1000 (normal closure)")
-			inOrder(t, out, "connected to test", "< close 1000 (normal closure)")
+			inOrder(t, ed.output(), "> close 1000 (normal closure)", "< close 1000 (normal closure)")
 		})
 	}
 }
