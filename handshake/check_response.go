@@ -3,6 +3,7 @@ package handshake
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -29,8 +30,9 @@ func DiagnoseResponse(req *Request, resp *Response, o *Options) Findings {
 	if resp.Proto != "HTTP/1.1" {
 		add(Diag("http-version", "status line %q says %q; a WebSocket upgrade needs HTTP/1.1 (RFC 9110 §7.8: Upgrade is HTTP/1.1 only)", resp.StartLine, resp.Proto))
 	}
-	offeredVersion, _ := req.Get("Sec-WebSocket-Version")
-	if vs := resp.Tokens("Sec-WebSocket-Version"); len(vs) > 0 && !slices.Contains(vs, offeredVersion) {
+	offeredVersion, _ := req.lookup("Sec-WebSocket-Version")
+	if _, n := resp.lookup("Sec-WebSocket-Version"); n > 0 && !hasExact(&resp.Head, "Sec-WebSocket-Version", offeredVersion) {
+		vs := resp.Tokens("Sec-WebSocket-Version")
 		add(Diag("version-unsupported", "server supports Sec-WebSocket-Version %s; the request offered %q; try --ws-version %s", strings.Join(vs, ", "), offeredVersion, vs[0]))
 	}
 
@@ -42,10 +44,10 @@ func DiagnoseResponse(req *Request, resp *Response, o *Options) Findings {
 
 	checkAccept(&f, req, resp)
 	checkUpgrade(&f, req, resp)
-	if cs := resp.Values("Connection"); len(cs) == 0 {
+	if _, n := resp.lookup("Connection"); n == 0 {
 		add(Diag("connection-missing", "101 without a Connection field; it must contain the token Upgrade"))
 	} else if !resp.HasToken("Connection", "upgrade") {
-		add(Diag("connection-missing", "Connection is %s, without the token Upgrade", quoteList(cs)))
+		add(Diag("connection-missing", "Connection is %s, without the token Upgrade", quoteList(resp.Values("Connection"))))
 	}
 	checkProtocol(&f, req, resp)
 	checkExtensions(&f, req, resp, o)
@@ -103,77 +105,126 @@ func statusDiagnostic(req *Request, resp *Response) Diagnostic {
 }
 
 func checkAccept(f *Findings, req *Request, resp *Response) {
-	key, hasKey := req.Get("Sec-WebSocket-Key")
-	got := resp.Values("Sec-WebSocket-Accept")
-	a := &AcceptInfo{Key: key}
-	if hasKey {
+	key, nkeys := req.lookup("Sec-WebSocket-Key")
+	got, n := resp.lookup("Sec-WebSocket-Accept")
+	a := &AcceptInfo{Key: key, Received: got}
+	if nkeys > 0 {
 		a.Expected = AcceptKey(key)
-	}
-	if len(got) > 0 {
-		a.Received = got[0]
 	}
 	f.Accept = a
 	switch {
-	case len(got) == 0:
+	case n == 0:
 		f.Diagnostics = append(f.Diagnostics, Diag("accept-missing", "101 without Sec-WebSocket-Accept; expected %q for key %q", a.Expected, key))
-	case len(got) > 1:
-		f.Diagnostics = append(f.Diagnostics, Diag("accept-duplicate", "%d Sec-WebSocket-Accept fields (%s); there must be exactly one (expected %q)", len(got), quoteList(got), a.Expected))
-	case !hasKey:
-		f.Diagnostics = append(f.Diagnostics, Diag("accept-mismatch", "Sec-WebSocket-Accept %q received, but the request had no Sec-WebSocket-Key to check it against", a.Received))
-	case a.Received != a.Expected:
-		f.Diagnostics = append(f.Diagnostics, Diag("accept-mismatch", "Sec-WebSocket-Accept is %q; expected %q = base64(SHA-1(key %q + %s))", a.Received, a.Expected, key, GUID))
+	case n > 1:
+		vs := resp.Values("Sec-WebSocket-Accept")
+		f.Diagnostics = append(f.Diagnostics, Diag("accept-duplicate", "%d Sec-WebSocket-Accept fields (%s); there must be exactly one (expected %q)", n, quoteList(vs), a.Expected))
+	case nkeys == 0:
+		f.Diagnostics = append(f.Diagnostics, Diag("accept-mismatch", "Sec-WebSocket-Accept %q received, but the request had no Sec-WebSocket-Key to check it against", got))
+	case got != a.Expected:
+		f.Diagnostics = append(f.Diagnostics, Diag("accept-mismatch", "Sec-WebSocket-Accept is %q; expected %q = base64(SHA-1(key %q + %s))", got, a.Expected, key, GUID))
 	default:
 		a.OK = true
 		f.Diagnostics = append(f.Diagnostics, Diag("accept-ok", "Sec-WebSocket-Accept matches SHA-1(key + "+GUID+")"))
 	}
 }
 
+// firstToken returns the first list element of the fields named name and
+// how many elements there are.
+func firstToken(h *Head, name string) (first string, n int) {
+	h.forTokens(name, func(t string) bool {
+		if n == 0 {
+			first = t
+		}
+		n++
+		return true
+	})
+	return first, n
+}
+
 func checkUpgrade(f *Findings, req *Request, resp *Response) {
-	ups := resp.Values("Upgrade")
-	if len(ups) == 0 {
+	if _, n := resp.lookup("Upgrade"); n == 0 {
 		f.Diagnostics = append(f.Diagnostics, Diag("upgrade-missing", "101 without an Upgrade field; it must be \"Upgrade: websocket\""))
 		return
 	}
-	offered := req.Tokens("Upgrade")
-	got := resp.Tokens("Upgrade")
-	if len(offered) == 0 || slices.ContainsFunc(offered, func(s string) bool { return strings.EqualFold(s, "websocket") }) {
-		if len(got) != 1 || !strings.EqualFold(got[0], "websocket") {
-			f.Diagnostics = append(f.Diagnostics, Diag("upgrade-mismatch", "Upgrade is %s; it must be websocket (ASCII case-insensitive)", quoteList(ups)))
+	got, ngot := firstToken(&resp.Head, "Upgrade")
+	_, noffered := firstToken(&req.Head, "Upgrade")
+	if noffered == 0 || req.HasToken("Upgrade", "websocket") {
+		if ngot != 1 || !strings.EqualFold(got, "websocket") {
+			f.Diagnostics = append(f.Diagnostics, Diag("upgrade-mismatch", "Upgrade is %s; it must be websocket (ASCII case-insensitive)", quoteList(resp.Values("Upgrade"))))
 		}
 		return
 	}
 	// A generic upgrade (-H "Upgrade: ..."): the server must pick one of
 	// the offered protocols (RFC 9110 §7.8).
-	if len(got) != 1 || !slices.ContainsFunc(offered, func(s string) bool { return strings.EqualFold(s, got[0]) }) {
-		f.Diagnostics = append(f.Diagnostics, Diag("upgrade-mismatch", "Upgrade is %s; it must be one of the offered protocols (%s)", quoteList(ups), strings.Join(offered, ", ")))
+	if ngot != 1 || !req.HasToken("Upgrade", got) {
+		f.Diagnostics = append(f.Diagnostics, Diag("upgrade-mismatch", "Upgrade is %s; it must be one of the offered protocols (%s)", quoteList(resp.Values("Upgrade")), strings.Join(req.Tokens("Upgrade"), ", ")))
 	}
 }
 
-func checkProtocol(f *Findings, req *Request, resp *Response) {
-	offered := req.Tokens("Sec-WebSocket-Protocol")
-	lines := resp.Count("Sec-WebSocket-Protocol")
-	got := resp.Tokens("Sec-WebSocket-Protocol")
-	offeredText := "none offered"
-	if len(offered) > 0 {
-		offeredText = "offered: " + strings.Join(offered, ", ")
-	}
-	switch {
-	case len(got) > 1 || lines > 1:
-		f.Diagnostics = append(f.Diagnostics, Diag("protocol-multiple", "server selected %d subprotocols (%s in %d lines); it must select exactly one (%s)", len(got), quoteList(got), lines, offeredText))
-	case lines == 1 && len(got) == 0:
-		f.Diagnostics = append(f.Diagnostics, Diag("protocol-not-offered", "server sent an empty Sec-WebSocket-Protocol (%s)", offeredText))
-	case len(got) == 1 && !slices.Contains(offered, got[0]):
-		f.Negotiated.Protocol = got[0]
-		if len(offered) == 0 {
-			f.Diagnostics = append(f.Diagnostics, Diag("protocol-not-offered", "server selected %q but no subprotocol was offered", got[0]))
+// offeredList formats the subprotocols offered in req as
+// "offered: a, b", or "none offered".
+func offeredList(h *Head, name string) string {
+	var b strings.Builder
+	h.forTokens(name, func(t string) bool {
+		if b.Len() == 0 {
+			b.Grow(64)
+			b.WriteString("offered: ")
 		} else {
-			f.Diagnostics = append(f.Diagnostics, Diag("protocol-not-offered", "server selected %q, which was not offered (%s)", got[0], offeredText))
+			b.WriteString(", ")
 		}
-	case len(got) == 1:
-		f.Negotiated.Protocol = got[0]
-		f.Diagnostics = append(f.Diagnostics, Diag("protocol-ok", "server selected %q (%s)", got[0], offeredText))
-	case len(offered) > 0:
-		f.Diagnostics = append(f.Diagnostics, Diag("protocol-ignored", "server selected no subprotocol (%s); it may not support any of them", offeredText))
+		b.WriteString(t)
+		return true
+	})
+	if b.Len() == 0 {
+		return "none offered"
+	}
+	return b.String()
+}
+
+// hasExact reports whether some list element of the fields named name is
+// exactly token (subprotocol names are case-sensitive, RFC 6455 §4.1).
+func hasExact(h *Head, name, token string) bool {
+	found := false
+	h.forTokens(name, func(t string) bool {
+		found = t == token
+		return !found
+	})
+	return found
+}
+
+func checkProtocol(f *Findings, req *Request, resp *Response) {
+	_, lines := resp.lookup("Sec-WebSocket-Protocol")
+	_, noffered := firstToken(&req.Head, "Sec-WebSocket-Protocol")
+	if lines == 0 {
+		if noffered > 0 {
+			f.Diagnostics = append(f.Diagnostics, Diag("protocol-ignored", "server selected no subprotocol (%s); it may not support any of them", offeredList(&req.Head, "Sec-WebSocket-Protocol")))
+		}
+		return
+	}
+	got, ngot := firstToken(&resp.Head, "Sec-WebSocket-Protocol")
+	offeredText := offeredList(&req.Head, "Sec-WebSocket-Protocol")
+	switch {
+	case ngot > 1 || lines > 1:
+		all := resp.Tokens("Sec-WebSocket-Protocol")
+		f.Diagnostics = append(f.Diagnostics, Diag("protocol-multiple", "server selected %d subprotocols (%s in %d lines); it must select exactly one (%s)", len(all), quoteList(all), lines, offeredText))
+	case ngot == 0:
+		f.Diagnostics = append(f.Diagnostics, Diag("protocol-not-offered", "server sent an empty Sec-WebSocket-Protocol (%s)", offeredText))
+	case !hasExact(&req.Head, "Sec-WebSocket-Protocol", got):
+		f.Negotiated.Protocol = got
+		if noffered == 0 {
+			f.Diagnostics = append(f.Diagnostics, Diag("protocol-not-offered", "server selected %q but no subprotocol was offered", got))
+		} else {
+			f.Diagnostics = append(f.Diagnostics, Diag("protocol-not-offered", "server selected %q, which was not offered (%s)", got, offeredText))
+		}
+	default:
+		f.Negotiated.Protocol = got
+		msg := make([]byte, 0, len("server selected  ()")+len(got)+2+len(offeredText))
+		msg = append(msg, "server selected "...)
+		msg = strconv.AppendQuote(msg, got)
+		msg = append(msg, " ("...)
+		msg = append(msg, offeredText...)
+		msg = append(msg, ')')
+		f.Diagnostics = append(f.Diagnostics, diagMsg("protocol-ok", string(msg)))
 	}
 }
 

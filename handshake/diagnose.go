@@ -128,6 +128,15 @@ func Diag(id string, format string, args ...any) Diagnostic {
 	return Diagnostic{ID: id, Severity: e.Severity, Message: msg, RFC: e.RFC}
 }
 
+// diagMsg is Diag for a message that is already formatted.
+func diagMsg(id, msg string) Diagnostic {
+	e, ok := Lookup(id)
+	if !ok {
+		panic("handshake: diagnostic id " + id + " is not in the Catalog")
+	}
+	return Diagnostic{ID: id, Severity: e.Severity, Message: msg, RFC: e.RFC}
+}
+
 // Worst returns the highest severity in ds (SevOK when empty).
 func Worst(ds []Diagnostic) Severity {
 	w := SevOK

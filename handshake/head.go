@@ -46,7 +46,7 @@ type Head struct {
 func (h *Head) Get(name string) (string, bool) {
 	for i := range h.Fields {
 		f := &h.Fields[i]
-		if f.Name != "" && strings.EqualFold(f.Name, name) {
+		if nameIs(f.Name, name) {
 			return f.Value, true
 		}
 	}
@@ -58,7 +58,7 @@ func (h *Head) Values(name string) []string {
 	var vs []string
 	for i := range h.Fields {
 		f := &h.Fields[i]
-		if f.Name != "" && strings.EqualFold(f.Name, name) {
+		if nameIs(f.Name, name) {
 			vs = append(vs, f.Value)
 		}
 	}
@@ -69,7 +69,7 @@ func (h *Head) Values(name string) []string {
 func (h *Head) Count(name string) int {
 	n := 0
 	for i := range h.Fields {
-		if f := &h.Fields[i]; f.Name != "" && strings.EqualFold(f.Name, name) {
+		if f := &h.Fields[i]; nameIs(f.Name, name) {
 			n++
 		}
 	}
@@ -81,34 +81,56 @@ func (h *Head) Count(name string) int {
 // quoted strings do not split.
 func (h *Head) Tokens(name string) []string {
 	var out []string
-	for i := range h.Fields {
-		f := &h.Fields[i]
-		if f.Name != "" && strings.EqualFold(f.Name, name) {
-			out = appendList(out, f.Value)
-		}
-	}
+	h.forTokens(name, func(t string) bool {
+		out = append(out, t)
+		return true
+	})
 	return out
 }
 
 // HasToken reports whether some element of the fields named name equals
 // token, ASCII case-insensitively.
 func (h *Head) HasToken(name, token string) bool {
+	found := false
+	h.forTokens(name, func(t string) bool {
+		found = strings.EqualFold(t, token)
+		return !found
+	})
+	return found
+}
+
+// lookup returns the value of the first field named name and how many
+// fields have that name, without allocating.
+func (h *Head) lookup(name string) (first string, n int) {
 	for i := range h.Fields {
 		f := &h.Fields[i]
-		if f.Name == "" || !strings.EqualFold(f.Name, name) {
-			continue
+		if nameIs(f.Name, name) {
+			if n == 0 {
+				first = f.Value
+			}
+			n++
 		}
-		for _, t := range appendList(nil, f.Value) {
-			if strings.EqualFold(t, token) {
-				return true
+	}
+	return first, n
+}
+
+// forTokens calls fn with each list element of the fields named name, in
+// order, until fn returns false.
+func (h *Head) forTokens(name string, fn func(string) bool) {
+	for i := range h.Fields {
+		f := &h.Fields[i]
+		if nameIs(f.Name, name) {
+			if !forList(f.Value, fn) {
+				return
 			}
 		}
 	}
-	return false
 }
 
-// appendList appends the elements of a comma-separated list to dst.
-func appendList(dst []string, v string) []string {
+// forList calls fn with each element of a comma-separated list (RFC 9110
+// §5.6.1): trimmed, empty elements skipped, commas inside quoted strings
+// kept. It returns false when fn did.
+func forList(v string, fn func(string) bool) bool {
 	start, quoted := 0, false
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
@@ -117,16 +139,18 @@ func appendList(dst []string, v string) []string {
 		case c == '"':
 			quoted = !quoted
 		case c == ',' && !quoted:
-			if t := strings.Trim(v[start:i], " \t"); t != "" {
-				dst = append(dst, t)
+			if t := strings.Trim(v[start:i], " \t"); t != "" && !fn(t) {
+				return false
 			}
 			start = i + 1
 		}
 	}
-	if t := strings.Trim(v[start:], " \t"); t != "" {
-		dst = append(dst, t)
+	if start < len(v) {
+		if t := strings.Trim(v[start:], " \t"); t != "" && !fn(t) {
+			return false
+		}
 	}
-	return dst
+	return true
 }
 
 // NotHTTPError reports that the peer's first bytes are not an HTTP/1.x
@@ -304,4 +328,22 @@ func parseField(line, eol string, prev []Field) Field {
 	f.Name = strings.TrimRight(name, " \t")
 	f.Value = strings.Trim(value, " \t")
 	return f
+}
+
+// nameIs reports whether a field name equals name, ASCII
+// case-insensitively (RFC 9110 §5.1); an empty name matches nothing.
+func nameIs(a, name string) bool {
+	if len(a) != len(name) || a == "" {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		c, d := a[i], name[i]
+		if c == d {
+			continue
+		}
+		if c|0x20 != d|0x20 || c|0x20 < 'a' || c|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
 }
