@@ -1,4 +1,4 @@
-//go:build linux || darwin
+//go:build linux
 
 package cmd_test
 
@@ -16,6 +16,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
 
 	"github.com/wsdbg/wsdbg/cmd"
 )
@@ -203,6 +204,7 @@ func TestConnectREPLInPseudoTerminal(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("wsdbg did not exit after Ctrl-D; screen:\n%q", screen.String())
 	}
+	waitFor(t, "the server's close", func() bool { return strings.Contains(screen.String(), "< close 1000") }, screen)
 	tty.Close() // the reader sees the end of the terminal
 	select {
 	case <-copied:
@@ -245,5 +247,124 @@ func TestConnectREPLInPseudoTerminal(t *testing.T) {
 	}
 	if t.Failed() || os.Getenv("WSDBG_SHOW_SCREEN") != "" {
 		t.Logf("screen:\n%q", out)
+	}
+}
+
+// TestConnectREPLPeerCloseRestoresTerminal checks the end the user did not
+// ask for: while a line is half typed the server closes with 1011. wsdbg
+// shows the close, exits 8, sends nothing of the half line, and leaves the
+// terminal as it found it. Without --history the history goes to
+// $HOME/.wsdbg_history.
+func TestConnectREPLPeerCloseRestoresTerminal(t *testing.T) {
+	closeNow := make(chan struct{})
+	got := make(chan string, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			t.Errorf("upgrade: %v", err)
+			return
+		}
+		defer c.Close()
+		go func() {
+			for {
+				_, data, err := c.ReadMessage()
+				if err != nil {
+					close(got)
+					return
+				}
+				got <- string(data)
+			}
+		}()
+		<-closeNow
+		c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1011, "server bug"), time.Now().Add(time.Second))
+		for range got {
+		}
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
+
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("open a pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	screen := &screenBuffer{}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			screen.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	home := t.TempDir()
+	io := &cmd.IO{
+		In: tty, Out: tty, Err: tty,
+		InTTY: true, OutTTY: true, ErrTTY: true,
+		LookupEnv: func(k string) (string, bool) {
+			switch k {
+			case "HOME":
+				return home, true
+			case "NO_COLOR":
+				return "1", true
+			}
+			return "", false
+		},
+	}
+	code := make(chan int, 1)
+	go func() { code <- cmd.Main([]string{"wsdbg", "connect", url}, io) }()
+	waitFor(t, "the prompt", func() bool { return strings.Contains(screen.String(), "Ctrl-D to close") }, screen)
+	ptmx.Write([]byte("kept\r"))
+	select {
+	case m := <-got:
+		if m != "kept" {
+			t.Errorf("server received %q, want %q", m, "kept")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the line did not reach the server")
+	}
+	ptmx.Write([]byte("half typ"))
+	waitFor(t, "the half line", func() bool { return strings.Contains(screen.String(), "half typ") }, screen)
+	close(closeNow)
+
+	select {
+	case c := <-code:
+		if c != 8 {
+			t.Errorf("exit code %d, want 8 (the server closed with 1011); screen:\n%q", c, screen.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("wsdbg did not exit after the server's close; screen:\n%q", screen.String())
+	}
+	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *after != *before {
+		t.Errorf("terminal not restored:\nbefore %+v\nafter  %+v", *before, *after)
+	}
+	for m := range got {
+		t.Errorf("server received %q after the first line; a half-typed line must not be sent", m)
+	}
+	for _, want := range []string{`< close 1011 (internal error) "server bug"`, "closed the connection with code 1011"} {
+		waitFor(t, want, func() bool { return strings.Contains(screen.String(), want) }, screen)
+	}
+	// The prompt and the half line were erased before the error, which
+	// starts at the left margin rather than after "ws ...> half typ".
+	if out := screen.String(); !strings.Contains(out, "\x1b[2K\rwsdbg: the server closed") {
+		t.Errorf("the error does not start on an erased line:\n%q", out)
+	}
+	if os.Getenv("WSDBG_SHOW_SCREEN") != "" {
+		t.Logf("screen:\n%q", screen.String())
+	}
+	data, err := os.ReadFile(filepath.Join(home, ".wsdbg_history"))
+	if err != nil || string(data) != "kept\n" {
+		t.Errorf("$HOME/.wsdbg_history = %q (%v), want %q", data, err, "kept\n")
 	}
 }
