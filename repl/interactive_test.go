@@ -34,7 +34,7 @@ type recvFrame struct {
 // frame byte for byte. There is no opening handshake: the client side
 // starts right at the framing layer, as after a 101.
 type frameServer struct {
-	t    *testing.T
+	t    testing.TB
 	ln   net.Listener
 	conn net.Conn
 
@@ -51,7 +51,7 @@ type frameServer struct {
 	done   chan struct{}
 }
 
-func newFrameServer(t *testing.T) (*frameServer, net.Conn) {
+func newFrameServer(t testing.TB) (*frameServer, net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -762,4 +762,44 @@ func TestInteractiveFlood(t *testing.T) {
 		t.Errorf("%d of %d writes did not end with a newline", partial, writes)
 	}
 	t.Logf("%d messages in %d writes to the editor", n, writes)
+}
+
+// TestInteractiveSessionOptions checks that the session's options reach
+// the REPL: timestamps on every line, pings every interval, and no
+// automatic pong when it is turned off.
+func TestInteractiveSessionOptions(t *testing.T) {
+	repl.CheckNoLeaks(t)
+	fs, client := newFrameServer(t)
+	clock := func() time.Time { return time.Date(2026, 1, 2, 12, 34, 56, 789000000, time.UTC) }
+	ed := newFakeEditor(t,
+		step{do: func() { fs.send(wire.Header{Fin: true, Op: wire.OpPing}, []byte("no answer")) }, thenWait: `< ping "no answer"`, line: "stamped"},
+		step{thenWait: "> ping\n", err: io.EOF},
+	)
+	err := runREPL(t, client, ed,
+		repl.SessionConfig{PingInterval: 20 * time.Millisecond, NoAutoPong: true},
+		repl.PrinterConfig{Timestamps: true, Now: clock})
+	if err != nil {
+		t.Errorf("Interactive() = %v", err)
+	}
+	inOrder(t, ed.output(),
+		`12:34:56.789000 < ping "no answer"`,
+		"12:34:56.789000 > stamped\n",
+		"12:34:56.789000 > ping\n",
+		"12:34:56.789000 > close 1000",
+	)
+	var pings int
+	for _, f := range fs.allFrames() {
+		switch f.h.Op {
+		case wire.OpPong:
+			t.Errorf("a pong was sent with auto-pong off: %q", f.payload)
+		case wire.OpPing:
+			pings++
+			if len(f.payload) != 0 {
+				t.Errorf("interval ping payload %q, want empty", f.payload)
+			}
+		}
+	}
+	if pings == 0 {
+		t.Errorf("no ping was sent with a 20ms ping interval")
+	}
 }
