@@ -189,8 +189,8 @@ func (fs *frameServer) allFrames() []recvFrame {
 
 // step is one thing the scripted user does.
 type step struct {
-	line    string
-	err     error  // io.EOF for Ctrl-D, repl.ErrInterrupt for Ctrl-C
+	line     string
+	err      error  // io.EOF for Ctrl-D, repl.ErrInterrupt for Ctrl-C
 	waitOut  string // before typing, wait until the screen shows this
 	do       func() // then run this
 	thenWait string // then wait until the screen shows this
