@@ -195,8 +195,8 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 	if err != nil {
 		res.Class = ClassNoResponse
 		res.Err = err
-		res.Partial, _ = br.Peek(br.Buffered())
-		res.Partial = append([]byte(nil), res.Partial...)
+		partial, _ := br.Peek(min(br.Buffered(), maxPartial))
+		res.Partial = append([]byte(nil), partial...)
 		res.Diagnostics = append(res.Diagnostics, readDiagnostic(err, o))
 		conn.Close()
 		return res, nil
@@ -233,6 +233,9 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 	res.Conn, res.Reader = conn, br
 	return res, nil
 }
+
+// maxPartial caps the bytes of a failed response kept for the transcript.
+const maxPartial = 1024
 
 // classify101 picks the Class of an exchange that got a response head.
 func classify101(resp *Response, ds []Diagnostic) Class {

@@ -20,9 +20,10 @@ type Document struct {
 	Timing      DocTiming     `json:"timing"`
 	TLS         *DocTLS       `json:"tls"`
 	Redirects   []*Document   `json:"redirects"`
-	// Error says why no connection could be made (DNS, connect, proxy or
-	// TLS failure); absent otherwise. An addition to SPEC §3.1, whose
-	// diagnostic ids have none for a refused or unreachable connection.
+	// Error says why the exchange failed when no error-level diagnostic
+	// does (DNS or connect failure, a failed write); absent otherwise. An
+	// addition to SPEC §3.1, whose diagnostic ids have none for a refused
+	// or unreachable connection.
 	Error string `json:"error,omitempty"`
 }
 
@@ -103,7 +104,7 @@ func (r *Result) Document(exitCode int) *Document {
 		Diagnostics: make([]DocDiag, 0, len(r.Diagnostics)),
 		Redirects:   make([]*Document, 0, len(r.Redirects)),
 	}
-	if r.dialErr() {
+	if r.unexplained() {
 		d.Error = r.Err.Error()
 	}
 	if r.Request != nil && r.Sent {

@@ -233,15 +233,19 @@ func (r *Result) summary() string {
 	switch {
 	case r.Response != nil:
 		return fmt.Sprintf("Handshake %d in %s (%s)", r.Response.Status, fmtMS(t.Total), parts)
-	case r.dialErr():
-		return fmt.Sprintf("No connection after %s (%s): %v", fmtMS(t.Total), parts, r.Err)
+	case r.unexplained():
+		if !r.Sent {
+			return fmt.Sprintf("No connection after %s (%s): %v", fmtMS(t.Total), parts, r.Err)
+		}
+		return fmt.Sprintf("No response after %s (%s): %v", fmtMS(t.Total), parts, r.Err)
 	}
 	return fmt.Sprintf("No response after %s (%s)", fmtMS(t.Total), parts)
 }
 
-// dialErr reports whether the exchange failed before the request was
-// written; the diagnostics explain every later failure.
-func (r *Result) dialErr() bool { return r.Err != nil && !r.Sent }
+// unexplained reports whether r.Err is not explained by an error-level
+// diagnostic (a refused connection, a failed write): then the transcript and
+// the document carry its text.
+func (r *Result) unexplained() bool { return r.Err != nil && Worst(r.Diagnostics) < SevError }
 
 // fmtMS formats a duration as milliseconds with one decimal, "-" when it is
 // negative (not measured).
