@@ -41,12 +41,15 @@ type InteractiveConfig struct {
 // empty line close with 1000 and wait, bounded by the session's close
 // timeout, for the peer's close; Ctrl-C on a partial line clears it.
 //
-// It returns when the session has ended — after our close, when the peer
-// closed, or when the connection failed — with the terminal restored and
-// Session.Wait's error, which cmd maps to an exit code (SPEC §7). The
-// session's printer is borrowed: its output goes through the editor while
-// the REPL runs.
+// s must not have been started: Interactive starts it. It returns when
+// the session has ended — after our close, when the peer closed, or when
+// the connection failed — with the terminal restored and Session.Wait's
+// error, which cmd maps to an exit code (SPEC §7). The session's printer
+// is borrowed: its output goes through the editor while the REPL runs.
 func Interactive(ctx context.Context, s *Session, cfg InteractiveConfig) error {
+	if s.startedAlready() {
+		return errors.New("start interactive session: the session is already running; Interactive starts it itself")
+	}
 	host := cfg.Host
 	if host == "" {
 		host = "peer"

@@ -179,6 +179,13 @@ func (s *Session) closeSentAlready() bool {
 	return s.closeSent
 }
 
+// startedAlready reports whether Start was called.
+func (s *Session) startedAlready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started
+}
+
 // onMessage adds f before the session's OnMessage callback; it must be
 // called before Start.
 func (s *Session) onMessage(f func(m wire.Message)) {

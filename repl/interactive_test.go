@@ -803,3 +803,26 @@ func TestInteractiveSessionOptions(t *testing.T) {
 		t.Errorf("no ping was sent with a 20ms ping interval")
 	}
 }
+
+// TestInteractiveStartedSession checks that a running session is refused:
+// the REPL must hook into it before it starts.
+func TestInteractiveStartedSession(t *testing.T) {
+	repl.CheckNoLeaks(t)
+	fs, client := newFrameServer(t)
+	p := repl.NewPrinter(repl.PrinterConfig{Out: io.Discard})
+	defer p.Close()
+	s := repl.NewSession(client, nil, repl.SessionConfig{Role: wire.RoleClient, Printer: p, CloseTimeout: wait})
+	s.Start(context.Background())
+	ed := newFakeEditor(t)
+	err := repl.Interactive(context.Background(), s, repl.InteractiveConfig{Editor: ed})
+	if err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Errorf("Interactive() on a started session = %v, want an error", err)
+	}
+	if err := s.Close(wire.CloseNormal, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Wait(); err != nil {
+		t.Errorf("Wait() = %v", err)
+	}
+	fs.allFrames()
+}
