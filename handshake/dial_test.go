@@ -17,7 +17,7 @@ import (
 
 // startEcho starts a loopback TCP (network "tcp", addr "127.0.0.1:0") or
 // Unix echo server and returns its address.
-func startEcho(t *testing.T, network, addr string) string {
+func startEcho(t testing.TB, network, addr string) string {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
@@ -46,7 +46,7 @@ func startEcho(t *testing.T, network, addr string) string {
 }
 
 // wsTarget is the Target of ws://hostport/ as the request builder makes it.
-func wsTarget(t *testing.T, hostport string) handshake.Target {
+func wsTarget(t testing.TB, hostport string) handshake.Target {
 	t.Helper()
 	u, err := url.Parse("ws://" + hostport + "/")
 	if err != nil {
@@ -56,7 +56,7 @@ func wsTarget(t *testing.T, hostport string) handshake.Target {
 }
 
 // freeAddr returns a loopback address where nothing listens.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -239,5 +239,39 @@ func TestDialConnectToTLS(t *testing.T) {
 	st, _ := srv.last()
 	if st.ServerName != "other.test" || info.TLSInfo.ServerName != "other.test" {
 		t.Errorf("server saw SNI %q, TLSInfo %q; want other.test", st.ServerName, info.TLSInfo.ServerName)
+	}
+}
+
+// BenchmarkDial measures one Dial over loopback: plain TCP, TLS 1.3 with a
+// full handshake (no session resumption), through an HTTP CONNECT proxy
+// and through a SOCKS5 proxy. The connection carries one round trip.
+func BenchmarkDial(b *testing.B) {
+	p := testPKI(b)
+	echo := startEcho(b, "tcp", "127.0.0.1:0")
+	tlsEcho := startTLSServer(b, goodServerConfig(p))
+	httpProxy := startConnectProxy(b, "", nil)
+	socks := startSOCKS(b, false)
+	cases := []struct {
+		name string
+		t    handshake.Target
+		o    handshake.Options
+	}{
+		{"tcp", wsTarget(b, echo), handshake.Options{}},
+		{"tls", wssTarget(b, "localhost", tlsEcho.Addr), handshake.Options{CACert: p.CAFile}},
+		{"http-proxy", wsTarget(b, echo), handshake.Options{Proxy: "http://" + httpProxy.Addr}},
+		{"socks5", wsTarget(b, echo), handshake.Options{Proxy: "socks5://" + socks.Addr}},
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				conn, _, err := handshake.Dial(context.Background(), bc.t, &bc.o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				roundTrip(b, conn)
+				conn.Close()
+			}
+		})
 	}
 }

@@ -39,6 +39,9 @@ func ParseProxyURL(s string) (*url.URL, error) {
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("proxy %q has no host; write it like %s://127.0.0.1:%s", raw, u.Scheme, proxyDefaultPort(u.Scheme))
 	}
+	if _, _, err := net.SplitHostPort(proxyHostPort(u)); err != nil || strings.ContainsAny(u.Hostname(), "[]/\\ \t") {
+		return nil, fmt.Errorf("proxy %q has host %q, which is not a host name or IP address", raw, u.Hostname())
+	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 		return nil, fmt.Errorf("proxy %q has a path or query; a proxy URL is only scheme://[user:password@]host[:port]", raw)
 	}

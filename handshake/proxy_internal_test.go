@@ -1,6 +1,9 @@
 package handshake
 
 import (
+	"fmt"
+	"net"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -104,5 +107,65 @@ func TestEscapeNote(t *testing.T) {
 		if got := escapeNote(tt.in); got != tt.want {
 			t.Errorf("escapeNote(%q) = %q; want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func FuzzParseProxyURL(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1:3128", "127.0.0.1:3128", "socks5://u:p@[::1]", "https://h", "ftp://h", "http://h:1/p", "http://%zz", "h:99999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseProxyURL(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), fmt.Sprintf("%q", s)) {
+				t.Errorf("error %q does not name the value %q", err, s)
+			}
+			return
+		}
+		switch u.Scheme {
+		case "http", "https", "socks5", "socks5h":
+		default:
+			t.Errorf("accepted scheme %q", u.Scheme)
+		}
+		host, port, err := net.SplitHostPort(proxyHostPort(u))
+		if err != nil || host == "" || port == "" {
+			t.Errorf("proxyHostPort(%q) = %q: %v", s, proxyHostPort(u), err)
+		}
+	})
+}
+
+var plainName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)*$`)
+
+func FuzzNoProxyMatch(f *testing.F) {
+	f.Add("example.com, .test,10.0.0.0/8,[::1]:80", "www.example.com", "80")
+	f.Add("*", "h", "1")
+	f.Add("::1", "[::1]", "443")
+	f.Fuzz(func(t *testing.T, noProxy, host, port string) {
+		got := noProxyMatch(noProxy, host, port)
+		if strings.Trim(host, "[].") != "" && !noProxyMatch("*", host, port) {
+			t.Errorf("* does not match %q", host)
+		}
+		if got && strings.TrimSpace(noProxy) == "" {
+			t.Errorf("empty NO_PROXY matches %q", host)
+		}
+		if h := strings.ToLower(host); plainName.MatchString(h) {
+			if !noProxyMatch(h, host, port) {
+				t.Errorf("%q does not match itself", h)
+			}
+			if net.ParseIP(h) == nil && !noProxyMatch(h, "sub."+host, port) {
+				t.Errorf("%q does not match sub.%s", h, host)
+			}
+			if noProxyMatch(h, "x"+host, port) {
+				t.Errorf("%q matches x%s", h, host)
+			}
+		}
+	})
+}
+
+func BenchmarkNoProxyMatch(b *testing.B) {
+	const list = "localhost, 127.0.0.0/8, ::1, .internal.example, example.com:8080, 10.0.0.0/8, *.corp.test"
+	b.ReportAllocs()
+	for b.Loop() {
+		noProxyMatch(list, "api.service.corp.test", "443")
 	}
 }

@@ -34,7 +34,7 @@ func (p *connectProxy) requests() []string {
 	return append([]string(nil), p.heads...)
 }
 
-func startConnectProxy(t *testing.T, reply string, cfg *tls.Config) *connectProxy {
+func startConnectProxy(t testing.TB, reply string, cfg *tls.Config) *connectProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -129,7 +129,7 @@ func (s *socksServer) requests() []string {
 	return append([]string(nil), s.targets...)
 }
 
-func startSOCKS(t *testing.T, refuse bool) *socksServer {
+func startSOCKS(t testing.TB, refuse bool) *socksServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

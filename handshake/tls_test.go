@@ -42,7 +42,7 @@ var (
 )
 
 // testPKI returns the shared test PKI, generated once per test binary.
-func testPKI(t *testing.T) *dialPKI {
+func testPKI(t testing.TB) *dialPKI {
 	t.Helper()
 	pkiOnce.Do(func() { pki, pkiErr = newDialPKI() })
 	if pkiErr != nil {
@@ -165,7 +165,7 @@ func (s *tlsServer) last() (tls.ConnectionState, error) {
 	return st, err
 }
 
-func startTLSServer(t *testing.T, cfg *tls.Config) *tlsServer {
+func startTLSServer(t testing.TB, cfg *tls.Config) *tlsServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -205,7 +205,7 @@ func startTLSServer(t *testing.T, cfg *tls.Config) *tlsServer {
 }
 
 // wssTarget is the Target of wss://host:port/ connecting to addr.
-func wssTarget(t *testing.T, host, addr string) handshake.Target {
+func wssTarget(t testing.TB, host, addr string) handshake.Target {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(addr)
 	u, err := url.Parse("wss://" + net.JoinHostPort(host, port) + "/")
@@ -216,7 +216,7 @@ func wssTarget(t *testing.T, host, addr string) handshake.Target {
 }
 
 // roundTrip checks that conn carries bytes both ways.
-func roundTrip(t *testing.T, conn net.Conn) {
+func roundTrip(t testing.TB, conn net.Conn) {
 	t.Helper()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := conn.Write([]byte("ping")); err != nil {
