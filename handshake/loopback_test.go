@@ -173,3 +173,6 @@ func diagOf(t *testing.T, ds []handshake.Diagnostic, id string) handshake.Diagno
 	t.Fatalf("no %s diagnostic in %v", id, idsOf(ds))
 	return handshake.Diagnostic{}
 }
+
+// bufioReader wraps c for ReadRequest.
+func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
