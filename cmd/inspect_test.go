@@ -40,7 +40,7 @@ type peerSaw struct {
 
 // startPeer starts a loopback server that reads one request head per
 // connection, answers with reply(req) and records what came next.
-func startPeer(t *testing.T, reply func(req *handshake.Request) string) (string, <-chan peerSaw) {
+func startPeer(t testing.TB, reply func(req *handshake.Request) string) (string, <-chan peerSaw) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,7 +50,7 @@ func startPeer(t *testing.T, reply func(req *handshake.Request) string) (string,
 }
 
 // servePeer serves reply on ln (TCP, TLS or Unix) until the test ends.
-func servePeer(t *testing.T, ln net.Listener, reply func(req *handshake.Request) string) (string, <-chan peerSaw) {
+func servePeer(t testing.TB, ln net.Listener, reply func(req *handshake.Request) string) (string, <-chan peerSaw) {
 	t.Helper()
 	saw := make(chan peerSaw, 8)
 	var wg sync.WaitGroup
@@ -142,7 +142,7 @@ func testIO(env map[string]string, outTTY bool) (*cmd.IO, *bytes.Buffer, *bytes.
 }
 
 // runMain runs wsdbg with args and returns the exit code and both streams.
-func runMain(t *testing.T, env map[string]string, tty bool, args ...string) (int, string, string) {
+func runMain(t testing.TB, env map[string]string, tty bool, args ...string) (int, string, string) {
 	t.Helper()
 	cmd.MainMu.Lock() // see cmd.MainMu
 	defer cmd.MainMu.Unlock()
@@ -169,7 +169,7 @@ func closeFrame1000(b []byte) bool {
 	return b[6]^b[2] == 0x03 && b[7]^b[3] == 0xE8
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -439,5 +439,26 @@ func TestInspectEscapesServerBytes(t *testing.T) {
 		if strings.ContainsAny(text, "\x1b\x07") || !strings.Contains(text, `< X-Title: \x1b]0;pwned\x07\x1b[2J`) || !strings.Contains(text, `< X-Bad: caf\xe9`) {
 			t.Errorf("--color %s: server bytes not escaped:\n%q", mode, out)
 		}
+	}
+}
+
+// BenchmarkInspect measures a whole `wsdbg inspect` run against a loopback
+// server: flag parsing, dial, request, response, diagnostics, transcript
+// (or JSON) and the close frame.
+func BenchmarkInspect(b *testing.B) {
+	addr, _ := startPeer(b, upgrade(""))
+	for _, mode := range []string{"text", "json"} {
+		b.Run(mode, func(b *testing.B) {
+			args := []string{"inspect", "-p", "chat", "ws://" + addr + "/chat"}
+			if mode == "json" {
+				args = append([]string{"inspect", "--json"}, args[1:]...)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if code, out, _ := runMain(b, nil, false, args...); code != 0 {
+					b.Fatalf("exit %d\n%s", code, out)
+				}
+			}
+		})
 	}
 }
