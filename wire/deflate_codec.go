@@ -66,10 +66,15 @@ type flateCodec struct {
 	readers sync.Pool
 }
 
-// compressionLevel is the DEFLATE level of outgoing messages: the fastest,
-// as gorilla/websocket and coder/websocket choose; messages are usually
-// small and latency matters more than the last few percent of size.
-const compressionLevel = flate.BestSpeed
+// stdLevel is the compress/flate level: 2 is the fastest that keeps the
+// 32 KiB context for messages under 128 bytes. Level 1 (BestSpeed), like
+// every fast level of klauspost/compress, stores or Huffman-codes such a
+// small flush on its own and forgets the context, so the short messages
+// typical of WebSocket traffic gain nothing from context takeover.
+const stdLevel = 2
+
+// klauspostLevel is the klauspost/compress/flate level for 15-bit windows.
+const klauspostLevel = flate.BestSpeed
 
 // stdCodec is compress/flate. It always compresses with a 32 KiB window, so
 // it cannot honour a smaller negotiated window on its own.
@@ -80,7 +85,7 @@ var stdCodec = &flateCodec{
 		if bits < maxWindowBits {
 			return nil
 		}
-		w, err := flate.NewWriter(nil, compressionLevel)
+		w, err := flate.NewWriter(nil, stdLevel)
 		if err != nil {
 			panic(err) // the level is a valid constant
 		}
@@ -103,7 +108,7 @@ var klauspostCodec = &flateCodec{
 		if bits < maxWindowBits {
 			w, err = kflate.NewWriterWindow(nil, 1<<bits)
 		} else {
-			w, err = kflate.NewWriter(nil, compressionLevel)
+			w, err = kflate.NewWriter(nil, klauspostLevel)
 		}
 		if err != nil {
 			panic(err) // the level and window sizes are valid constants
@@ -115,9 +120,22 @@ var klauspostCodec = &flateCodec{
 	},
 }
 
-// defaultCodec is the implementation NewCompressor and NewDecompressor use,
-// chosen by BenchmarkDeflate.
-var defaultCodec = klauspostCodec
+// The implementations NewCompressor and NewDecompressor use, chosen with
+// BenchmarkDeflate (figures in deflate_bench_test.go):
+//
+//   - compressCodec for 15-bit windows: compress/flate at level 2 compresses
+//     short messages against the context, where klauspost's fast levels send
+//     them stored (larger than the message) and drop the context;
+//     klauspost is faster on large messages, which matter less here.
+//   - windowCodec for smaller windows: klauspost, the one that keeps to the
+//     window, so that every message is compressed (see Compressor).
+//   - inflateCodec: klauspost inflates faster, with a handful of allocations
+//     per large message where compress/flate makes dozens.
+var (
+	compressCodec = stdCodec
+	windowCodec   = klauspostCodec
+	inflateCodec  = klauspostCodec
+)
 
 func (f *flateCodec) getWriter(bits int) flateWriter {
 	if w, ok := f.writers[bits].Get().(flateWriter); ok {
@@ -173,13 +191,15 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 // from a pool and returned after the message, so an idle connection holds
 // none.
 //
-// Window (RFC 7692 §7.1.2): with the klauspost implementation (the default)
-// the compressor keeps every back-reference within the negotiated 2^bits
-// window, so every message is compressed, with context takeover if
-// negotiated. An implementation that only has a 32 KiB window (compress/flate)
-// compresses, under a window below 15 bits, only messages of at most 2^bits
-// bytes, each from a fresh state so that no reference can reach farther;
-// longer messages are sent uncompressed, which RFC 7692 §6 allows.
+// Window (RFC 7692 §7.1.2): under a negotiated window below 15 bits,
+// NewCompressor uses klauspost/compress, whose writer keeps every
+// back-reference within the 2^bits window, so every message is compressed,
+// with context takeover if negotiated (klauspost stores a message under 128
+// bytes as it is, without context). An implementation that only has a
+// 32 KiB window (compress/flate) would compress only messages of at most
+// 2^bits bytes, each from a fresh state so that no reference can reach
+// farther, and send longer ones uncompressed, which RFC 7692 §6 allows; the
+// tests exercise that path too.
 type Compressor struct {
 	codec  *flateCodec
 	bits   int  // window of the writer, 8..15
@@ -193,15 +213,27 @@ type Compressor struct {
 // negotiated parameters p (the server's response): for RoleClient the
 // client_* parameters bind us, for RoleServer the server_* ones.
 func NewCompressor(p DeflateParams, role Role) *Compressor {
-	return newCompressor(p, role, defaultCodec)
+	codec := compressCodec
+	if sendingBits(p, role) < maxWindowBits && !codec.windowed {
+		codec = windowCodec
+	}
+	return newCompressor(p, role, codec)
+}
+
+// sendingBits is the window our side compresses with.
+func sendingBits(p DeflateParams, role Role) int {
+	if role == RoleServer {
+		return windowBits(p.ServerMaxWindowBits)
+	}
+	return windowBits(p.ClientMaxWindowBits)
 }
 
 func newCompressor(p DeflateParams, role Role, codec *flateCodec) *Compressor {
-	c := &Compressor{codec: codec, maxLen: -1}
+	c := &Compressor{codec: codec, maxLen: -1, bits: sendingBits(p, role)}
 	if role == RoleServer {
-		c.bits, c.perMsg = windowBits(p.ServerMaxWindowBits), p.ServerNoContextTakeover
+		c.perMsg = p.ServerNoContextTakeover
 	} else {
-		c.bits, c.perMsg = windowBits(p.ClientMaxWindowBits), p.ClientNoContextTakeover
+		c.perMsg = p.ClientNoContextTakeover
 	}
 	if c.bits < maxWindowBits && !codec.windowed {
 		// A message of at most 2^bits bytes compressed from a fresh state
@@ -267,13 +299,14 @@ type Decompressor struct {
 	pending  []byte // compressed payload of the current message so far
 	src      bytes.Reader
 	n        int64 // output of the current message so far
+	probe    [512]byte
 }
 
 // NewDecompressor returns the decompressor for what the peer sends on a
 // connection with the negotiated parameters p: for RoleClient the peer is the
 // server and the server_* parameters apply, for RoleServer the client_* ones.
 func NewDecompressor(p DeflateParams, role Role) *Decompressor {
-	return newDecompressor(p, role, defaultCodec)
+	return newDecompressor(p, role, inflateCodec)
 }
 
 func newDecompressor(p DeflateParams, role Role, codec *flateCodec) *Decompressor {
@@ -353,42 +386,35 @@ func (d *Decompressor) Append(dst, chunk []byte, final bool, limit int64) ([]byt
 }
 
 // inflate reads the whole message from fr into dst, growing dst by at most
-// what the limit allows.
+// what the limit allows. When dst is full it reads into d.probe first, so
+// that a message that fills dst exactly costs no allocation.
 func (d *Decompressor) inflate(fr flateReader, dst []byte, limit int64) ([]byte, error) {
 	for {
 		room := int64(math.MaxInt64)
 		if limit >= 0 {
 			room = limit - d.n
 		}
-		if room <= 0 {
-			// At the limit: the message must end here.
-			var probe [1]byte
-			for {
-				n, err := fr.Read(probe[:])
-				if n > 0 {
+		var n int
+		var err error
+		if len(dst) < cap(dst) && room > 0 {
+			space := dst[len(dst):cap(dst)]
+			if int64(len(space)) > room {
+				space = space[:room]
+			}
+			n, err = fr.Read(space)
+			dst = dst[:len(dst)+n]
+		} else {
+			n, err = fr.Read(d.probe[:])
+			if n > 0 {
+				if int64(n) > room {
 					return dst, fmt.Errorf("inflate message: more than %d bytes after decompression: %w", limit, ErrMessageTooBig)
 				}
-				if err == io.EOF {
-					return dst, nil
-				}
-				if err != nil {
-					return dst, corrupt(err)
-				}
+				grow := min(max(int64(cap(dst)), 512), room)
+				nb := make([]byte, len(dst), int64(len(dst))+max(grow, int64(n)))
+				copy(nb, dst)
+				dst = append(nb, d.probe[:n]...)
 			}
 		}
-		if len(dst) == cap(dst) {
-			grow := max(int64(cap(dst)), 512)
-			grow = min(grow, room)
-			nb := make([]byte, len(dst), int64(len(dst))+grow)
-			copy(nb, dst)
-			dst = nb
-		}
-		space := dst[len(dst):cap(dst)]
-		if int64(len(space)) > room {
-			space = space[:room]
-		}
-		n, err := fr.Read(space)
-		dst = dst[:len(dst)+n]
 		d.n += int64(n)
 		if err == io.EOF {
 			return dst, nil

@@ -248,27 +248,32 @@ func TestDeflateWindowBits(t *testing.T) {
 	}
 }
 
-// TestDeflateDefault checks the exported constructors use one of the tested
-// implementations and that it keeps to small windows without falling back.
+// TestDeflateDefault checks the exported constructors use the tested
+// implementations and compress every message under a small window.
 func TestDeflateDefault(t *testing.T) {
 	t.Parallel()
-	if wire.DefaultFlate != wire.KlauspostFlate && wire.DefaultFlate != wire.StdFlate {
-		t.Fatalf("default implementation %q is not tested", wire.DefaultFlate.Name())
+	for _, c := range []wire.DeflateCodec{wire.CompressFlate, wire.WindowFlate, wire.InflateFlate} {
+		if c != wire.KlauspostFlate && c != wire.StdFlate {
+			t.Fatalf("implementation %q is not tested", c.Name())
+		}
 	}
-	p := wire.DeflateParams{ServerMaxWindowBits: 9}
 	msg := textMessage(rand.New(rand.NewPCG(9, 9)), 5000)
-	c := wire.NewCompressor(p, wire.RoleServer)
-	out, ok, err := c.Compress(nil, msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok != (wire.DefaultFlate == wire.KlauspostFlate) {
-		t.Fatalf("5000-byte message under server_max_window_bits=9: ok = %v", ok)
-	}
-	if ok {
-		got, err := inflate(wire.NewDecompressor(p, wire.RoleClient), nil, [][]byte{out}, -1)
-		if err != nil || !bytes.Equal(got, msg) {
-			t.Fatalf("inflate: %v", err)
+	for bits := 8; bits <= 15; bits++ {
+		p := wire.DeflateParams{ServerMaxWindowBits: bits}
+		c := wire.NewCompressor(p, wire.RoleServer)
+		d := wire.NewDecompressor(p, wire.RoleClient)
+		for i := range 3 {
+			out, ok, err := c.Compress(nil, msg)
+			if err != nil || !ok {
+				t.Fatalf("server_max_window_bits=%d: message %d of 5000 bytes: ok=%v err=%v", bits, i, ok, err)
+			}
+			if len(out) >= len(msg)/2 {
+				t.Errorf("server_max_window_bits=%d: message %d compressed to %d bytes", bits, i, len(out))
+			}
+			got, err := inflate(d, nil, [][]byte{out}, -1)
+			if err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("server_max_window_bits=%d: message %d: inflate: %v", bits, i, err)
+			}
 		}
 	}
 }
@@ -467,5 +472,43 @@ func TestDecompressorAllocs(t *testing.T) {
 				t.Errorf("%s %s: %.1f allocations per message, want none", codec.Name(), p, allocs)
 			}
 		}
+	}
+}
+
+// TestDeflateShortMessages checks that the default compressor compresses
+// short messages against the context (RFC 7692 §7.1.1), which is where
+// context takeover pays in chat-like traffic: 200 different 80-byte
+// messages must shrink by a third or more in total, and without context
+// takeover they must not do as well.
+func TestDeflateShortMessages(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(10, 10))
+	msgs := make([][]byte, 200)
+	for i := range msgs {
+		msgs[i] = textMessage(rng, 80)
+	}
+	ratio := func(p wire.DeflateParams) float64 {
+		c := wire.NewCompressor(p, wire.RoleClient)
+		d := wire.NewDecompressor(p, wire.RoleServer)
+		in, out := 0, 0
+		for i, m := range msgs {
+			res, ok, err := c.Compress(nil, m)
+			if err != nil || !ok {
+				t.Fatalf("%s: message %d: ok=%v err=%v", p, i, ok, err)
+			}
+			got, err := inflate(d, nil, [][]byte{res}, -1)
+			if err != nil || !bytes.Equal(got, m) {
+				t.Fatalf("%s: message %d: inflate: %v", p, i, err)
+			}
+			in += len(m)
+			out += len(res)
+		}
+		return float64(out) / float64(in)
+	}
+	takeover := ratio(wire.DeflateParams{})
+	alone := ratio(wire.DeflateParams{ClientNoContextTakeover: true})
+	t.Logf("80-byte messages: %.2f of their size with context takeover, %.2f without", takeover, alone)
+	if takeover > 0.67 || takeover > alone*0.8 {
+		t.Errorf("80-byte messages compress to %.2f of their size with context takeover, %.2f without", takeover, alone)
 	}
 }

@@ -9,7 +9,9 @@ type DeflateCodec = *flateCodec
 var (
 	StdFlate       DeflateCodec = stdCodec
 	KlauspostFlate DeflateCodec = klauspostCodec
-	DefaultFlate   DeflateCodec = defaultCodec
+	CompressFlate  DeflateCodec = compressCodec
+	WindowFlate    DeflateCodec = windowCodec
+	InflateFlate   DeflateCodec = inflateCodec
 	InflateTail                 = inflateTail
 )
 
