@@ -82,7 +82,7 @@ func newServeCommand(o *IO) *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "log nothing per client, only where the server listens"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log every frame: FIN, RSV1-3, opcode, mask, payload length, compressed"},
 			&cli.BoolFlag{Name: "show-secrets", Usage: "log the values of Authorization, Cookie and similar fields instead of redacting them"},
-			&cli.StringFlag{Name: "max-message-size", Value: "64MiB", Usage: "close with 1009 on a message larger than `SIZE` after decompression (bytes, or with KiB, MiB, GiB)"},
+			&cli.StringFlag{Name: "max-message-size", Value: "64MiB", Usage: "close with 1009 on a message larger than `SIZE` after decompression, e.g. 1k, 16MiB"},
 			&cli.DurationFlag{Name: "head-timeout", Value: defaultHeadTimeout, Usage: "answer 408 and drop a client whose request head is not complete within `DURATION`"},
 			&cli.DurationFlag{Name: "idle-timeout", Usage: "close with 1001 a connection silent for `DURATION` (default: never)"},
 		},
@@ -123,7 +123,7 @@ func serveOptionsFrom(c *cli.Context) (*serveOptions, error) {
 	if (opts.TLSCert == "") != (opts.TLSKey == "") {
 		return nil, usageErrorf("--tls-cert and --tls-key go together; give both files or neither")
 	}
-	size, err := parseServeSize(c.String("max-message-size"))
+	size, err := parseSize(c.String("max-message-size"))
 	if err != nil {
 		return nil, usageErrorf("--max-message-size: %v", err)
 	}
@@ -140,27 +140,6 @@ func serveOptionsFrom(c *cli.Context) (*serveOptions, error) {
 		}
 	}
 	return opts, nil
-}
-
-// parseServeSize reads a byte count: digits, optionally followed by K, KiB,
-// M, MiB, G or GiB (powers of 1024).
-func parseServeSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is not a positive size; write e.g. 1048576, 512KiB or 64MiB", s)
-	}
-	return n * mult, nil
 }
 
 // runServe listens and serves until ctx is cancelled, then closes every
@@ -222,7 +201,7 @@ func startServer(ctx context.Context, o *IO, opts *serveOptions, w io.Writer, tt
 		done:  make(chan struct{}),
 	}
 	s.paint = o.painter(opts.Color, tty)
-	s.events = eventPainter(o.useColor(opts.Color, tty))
+	s.events = o.sessionPaint(opts.Color, tty)
 	s.escape = true // the log shows network bytes: always escaped (SPEC §2)
 	s.respOpts = handshake.ServerOptions{Protocols: opts.Protocols, Page: page}
 	if opts.Deflate {
@@ -283,6 +262,7 @@ func (s *server) announce(addr *net.TCPAddr) {
 	}
 	s.url = ws + hostport + "/"
 	b := newLogBlock(s.paint)
+	b.b.WriteString(s.opts.prefix)
 	b.note(fmt.Sprintf("Listening on %s (open %s%s/ in a browser for a test page)", s.url, web, hostport))
 	if !addr.IP.IsLoopback() {
 		b.warn(fmt.Sprintf("%s is reachable from other hosts: anyone who can connect gets every message echoed; use --listen 127.0.0.1:%d to keep it to this machine", addr, addr.Port))

@@ -281,7 +281,7 @@ func (sc *serverConn) session(br *bufio.Reader, reply *handshake.ServerReply) {
 			sc.linger()
 		}
 	}
-	p.Note(fmt.Sprintf("Closed after %s", time.Since(sc.start).Round(time.Millisecond)))
+	p.Note("Closed after " + serveDuration(time.Since(sc.start)))
 	p.Close()
 	if sc.log != nil {
 		sc.log.Close()
@@ -334,4 +334,13 @@ func (sc *serverConn) goAway() {
 func isTimeoutErr(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
+}
+
+// serveDuration formats a connection's lifetime: milliseconds with one
+// decimal below a second, else rounded to the millisecond.
+func serveDuration(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	}
+	return d.Round(time.Millisecond).String()
 }

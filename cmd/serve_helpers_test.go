@@ -46,7 +46,7 @@ func (s *logBuffer) waitFor(t *testing.T, re string, d time.Duration) string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	var m string
-	s.waitUntil(t, "a match for "+re, d, func(text string) bool {
+	s.waitUntil(t, "match for "+re, d, func(text string) bool {
 		m = rx.FindString(text)
 		return m != ""
 	})

@@ -18,6 +18,13 @@ type logSink struct {
 	err error
 }
 
+// Write makes the sink an io.Writer that others can share: demo gives it
+// to connect as stderr, so that both logs take turns on one stream.
+func (s *logSink) Write(b []byte) (int, error) {
+	s.write(b)
+	return len(b), nil
+}
+
 func (s *logSink) write(b []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -745,7 +745,7 @@ func TestServeUsage(t *testing.T) {
 	}{
 		{[]string{"--tls-cert", "x.pem"}, cmd.ExitUsage, "--tls-cert and --tls-key go together"},
 		{[]string{"--color", "sometimes"}, cmd.ExitUsage, `--color "sometimes"`},
-		{[]string{"--max-message-size", "lots"}, cmd.ExitUsage, `"lots" is not a positive size`},
+		{[]string{"--max-message-size", "lots"}, cmd.ExitUsage, `--max-message-size: "lots" is not a size`},
 		{[]string{"--head-timeout", "0s"}, cmd.ExitUsage, "--head-timeout 0s: must be positive"},
 		{[]string{"-p", "a b"}, cmd.ExitUsage, `--protocol "a b" is not a subprotocol name`},
 		{[]string{"extra"}, cmd.ExitUsage, `serve takes no arguments, got "extra"`},
