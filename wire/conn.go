@@ -107,6 +107,7 @@ type Conn struct {
 	rnd       *bufio.Reader // masking keys (client role)
 	wbuf      []byte        // frames queued, not yet written
 	cbuf      []byte        // compressed message
+	closeBuf  [MaxControlPayload]byte
 	closeSent bool
 	werr      error
 }

@@ -89,7 +89,13 @@ var errLengthMSB = errors.New("64-bit payload length with the most significant b
 // no more data it returns io.EOF; inside a header, io.ErrUnexpectedEOF.
 func ReadHeader(r *bufio.Reader) (Header, error) {
 	var h Header
-	p, err := r.Peek(2)
+	// Peek what is buffered, up to a whole header, so that usually one
+	// Peek suffices; Peek never blocks for bytes already buffered.
+	want := 2
+	if b := r.Buffered(); b > want {
+		want = min(b, MaxHeaderSize)
+	}
+	p, err := r.Peek(want)
 	if len(p) < 2 {
 		return h, headerErr(len(p), err)
 	}
@@ -104,7 +110,7 @@ func ReadHeader(r *bufio.Reader) (Header, error) {
 	if b1&0x80 != 0 {
 		n += 4
 	}
-	if n > 2 {
+	if len(p) < n {
 		p, err = r.Peek(n)
 		if len(p) < n {
 			return h, headerErr(len(p), err)

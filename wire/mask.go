@@ -51,3 +51,41 @@ func Mask(key [4]byte, pos int, b []byte) int {
 	}
 	return (pos + n) & 3
 }
+
+// maskCopy writes src XORed with the masking key, starting at key position
+// pos%4, to dst, which must be at least as long as src, and returns the key
+// position after the last byte. It is Mask fused with copy, so masking an
+// outgoing payload reads and writes it once (RFC 6455 §5.3).
+func maskCopy(key [4]byte, pos int, dst, src []byte) int {
+	pos &= 3
+	n := len(src)
+	dst = dst[:n]
+	if n < 8 {
+		for i := range src {
+			dst[i] = src[i] ^ key[(pos+i)&3]
+		}
+		return (pos + n) & 3
+	}
+	k32 := bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*pos)
+	k := uint64(k32)<<32 | uint64(k32)
+	for len(src) >= 64 {
+		s, d := src[:64], dst[:64]
+		binary.LittleEndian.PutUint64(d[0:], binary.LittleEndian.Uint64(s[0:])^k)
+		binary.LittleEndian.PutUint64(d[8:], binary.LittleEndian.Uint64(s[8:])^k)
+		binary.LittleEndian.PutUint64(d[16:], binary.LittleEndian.Uint64(s[16:])^k)
+		binary.LittleEndian.PutUint64(d[24:], binary.LittleEndian.Uint64(s[24:])^k)
+		binary.LittleEndian.PutUint64(d[32:], binary.LittleEndian.Uint64(s[32:])^k)
+		binary.LittleEndian.PutUint64(d[40:], binary.LittleEndian.Uint64(s[40:])^k)
+		binary.LittleEndian.PutUint64(d[48:], binary.LittleEndian.Uint64(s[48:])^k)
+		binary.LittleEndian.PutUint64(d[56:], binary.LittleEndian.Uint64(s[56:])^k)
+		src, dst = src[64:], dst[64:]
+	}
+	for len(src) >= 8 {
+		binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(src)^k)
+		src, dst = src[8:], dst[8:]
+	}
+	for i := range src {
+		dst[i] = src[i] ^ byte(k>>(8*i))
+	}
+	return (pos + n) & 3
+}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"fmt"
+	"slices"
 )
 
 // autoFlushSize is how much QueueMessage buffers before it writes on its
@@ -91,8 +92,7 @@ func (c *Conn) writeClose(code CloseCode, reason string) error {
 	if c.werr != nil {
 		return c.werr
 	}
-	var buf [MaxControlPayload]byte
-	payload := AppendClose(buf[:0], code, truncateReason(reason))
+	payload := AppendClose(c.closeBuf[:0], code, truncateReason(reason))
 	c.closeSent = true
 	if err := c.appendFrame(Header{Fin: true, Op: OpClose}, payload); err != nil {
 		return err
@@ -194,10 +194,12 @@ func (c *Conn) appendFrame(h Header, payload []byte) error {
 func (c *Conn) queueFrame(h Header, payload []byte) {
 	h.Length = int64(len(payload))
 	c.wbuf = AppendHeader(c.wbuf, h)
-	start := len(c.wbuf)
-	c.wbuf = append(c.wbuf, payload...)
 	if h.Masked {
-		Mask(h.Mask, 0, c.wbuf[start:])
+		start := len(c.wbuf)
+		c.wbuf = slices.Grow(c.wbuf, len(payload))[:start+len(payload)]
+		maskCopy(h.Mask, 0, c.wbuf[start:], payload)
+	} else {
+		c.wbuf = append(c.wbuf, payload...)
 	}
 	if c.onFrame != nil {
 		c.onFrame(DirOut, h, payload)
