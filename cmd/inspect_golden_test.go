@@ -25,23 +25,23 @@ func TestInspectGolden(t *testing.T) {
 		args  []string
 		code  int
 	}{
-		{"upgrade", upgrade(""), []string{"-p", "chat", "-p", "superchat"}, 0},
-		{"deflate", upgrade("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"), []string{"--deflate", "--origin", "http://wsdbg.test"}, 0},
-		{"refused", fixed("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"), nil, 4},
-		{"426", fixed("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n"), []string{"--ws-version", "8"}, 4},
-		{"bad-accept", fixed(bad101), nil, 5},
-		{"expect", upgrade(""), []string{"--expect-status", "200", "--expect-protocol", "chat"}, 7},
+		{"upgrade", upgradeReply(""), []string{"-p", "chat", "-p", "superchat"}, 0},
+		{"deflate", upgradeReply("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"), []string{"--deflate", "--origin", "http://wsdbg.test"}, 0},
+		{"refused", fixedReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"), nil, 4},
+		{"426", fixedReply("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n"), []string{"--ws-version", "8"}, 4},
+		{"bad-accept", fixedReply(bad101), nil, 5},
+		{"expect", upgradeReply(""), []string{"--expect-status", "200", "--expect-protocol", "chat"}, 7},
 		{"no-server", nil, nil, 3},
-		{"secrets", upgrade("Set-Cookie: session=abc123\r\n"), []string{"-H", "Authorization: Bearer tok", "-H", "Cookie: a=b"}, 0},
-		{"json", upgrade(""), []string{"--json", "-p", "chat"}, 0},
-		{"json-refused", fixed("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"), []string{"--json"}, 4},
+		{"secrets", upgradeReply("Set-Cookie: session=abc123\r\n"), []string{"-H", "Authorization: Bearer tok", "-H", "Cookie: a=b"}, 0},
+		{"json", upgradeReply(""), []string{"--json", "-p", "chat"}, 0},
+		{"json-refused", fixedReply("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"), []string{"--json"}, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			addr := freePort(t)
+			addr := inspectFreePort(t)
 			if tt.reply != nil {
-				addr, _ = startPeer(t, tt.reply)
+				addr, _ = startInspectPeer(t, tt.reply)
 			}
 			_, port, _ := net.SplitHostPort(addr)
 			for _, color := range []string{"never", "always"} {
@@ -50,7 +50,7 @@ func TestInspectGolden(t *testing.T) {
 				}
 				args := append([]string{"inspect", "--color", color, "--connect-to", addr}, tt.args...)
 				args = append(args, "ws://wsdbg.test/chat")
-				code, out, errOut := runMain(t, nil, false, args...)
+				code, out, errOut := runInspectMain(t, nil, false, args...)
 				if code != tt.code {
 					t.Fatalf("--color %s: exit %d; want %d\n%s%s", color, code, tt.code, out, errOut)
 				}
@@ -60,15 +60,15 @@ func TestInspectGolden(t *testing.T) {
 					got = strings.ReplaceAll(got, "\x1b", `\e`)
 					file = tt.name + ".color.txt"
 				}
-				compareGolden(t, filepath.Join("testdata", "inspect", file), got)
+				compareInspectGolden(t, filepath.Join("testdata", "inspect", file), got)
 			}
 		})
 	}
 }
 
-func compareGolden(t *testing.T, path, got string) {
+func compareInspectGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if updateGolden() {
+	if inspectUpdate() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -21,9 +21,9 @@ import (
 	"time"
 )
 
-// testCA writes a CA certificate to dir/ca.pem and returns it with a
+// inspectCA writes a CA certificate to dir/ca.pem and returns it with a
 // server certificate for localhost and 127.0.0.1 that it signed.
-func testCA(t *testing.T) (caFile string, server tls.Certificate) {
+func inspectCA(t *testing.T) (caFile string, server tls.Certificate) {
 	t.Helper()
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -60,12 +60,12 @@ func testCA(t *testing.T) (caFile string, server tls.Certificate) {
 
 func TestInspectTLS(t *testing.T) {
 	t.Parallel()
-	caFile, cert := testCA(t)
+	caFile, cert := inspectCA(t)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, saw := servePeer(t, ln, upgrade(""))
+	addr, saw := serveInspectPeer(t, ln, upgradeReply(""))
 	_, port, _ := net.SplitHostPort(addr)
 	url := "wss://localhost:" + port + "/tls"
 	tests := []struct {
@@ -80,7 +80,7 @@ func TestInspectTLS(t *testing.T) {
 		{"wrong sni", []string{"--cacert", caFile, "--sni", "other.test"}, 3, []string{"✗ tls-verify", `not "other.test"`}},
 	}
 	for _, tt := range tests {
-		code, out, errOut := runMain(t, nil, false, append(append([]string{"inspect"}, tt.args...), url)...)
+		code, out, errOut := runInspectMain(t, nil, false, append(append([]string{"inspect"}, tt.args...), url)...)
 		if code != tt.code {
 			t.Fatalf("%s: exit %d; want %d\n%s%s", tt.name, code, tt.code, out, errOut)
 		}
@@ -92,7 +92,7 @@ func TestInspectTLS(t *testing.T) {
 		if tt.code == 0 {
 			select {
 			case s := <-saw:
-				if !closeFrame1000(s.After) {
+				if !isCloseFrame1000(s.After) {
 					t.Errorf("%s: server got % x after the head; want a close frame 1000", tt.name, s.After)
 				}
 			case <-time.After(10 * time.Second):
@@ -101,7 +101,7 @@ func TestInspectTLS(t *testing.T) {
 		}
 	}
 
-	code, out, _ := runMain(t, nil, false, "inspect", "--json", "--cacert", caFile, url)
+	code, out, _ := runInspectMain(t, nil, false, "inspect", "--json", "--cacert", caFile, url)
 	var doc struct {
 		TLS *struct {
 			Version, Cipher, ALPN string
@@ -129,9 +129,9 @@ func TestInspectTLS(t *testing.T) {
 	}
 }
 
-// startCONNECT starts an HTTP CONNECT proxy that answers reply when it is
+// startInspectProxy starts an HTTP CONNECT proxy that answers reply when it is
 // not empty and otherwise tunnels; it counts the CONNECT requests.
-func startCONNECT(t *testing.T, reply string) (addr string, count func() int) {
+func startInspectProxy(t *testing.T, reply string) (addr string, count func() int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -185,9 +185,9 @@ func startCONNECT(t *testing.T, reply string) (addr string, count func() int) {
 
 func TestInspectProxy(t *testing.T) {
 	t.Parallel()
-	addr, _ := startPeer(t, upgrade(""))
-	px, count := startCONNECT(t, "")
-	refusing, _ := startCONNECT(t, "HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+	addr, _ := startInspectPeer(t, upgradeReply(""))
+	px, count := startInspectProxy(t, "")
+	refusing, _ := startInspectProxy(t, "HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
 	url := "ws://" + addr + "/"
 	tests := []struct {
 		name    string
@@ -205,7 +205,7 @@ func TestInspectProxy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		before := count()
-		code, out, errOut := runMain(t, tt.env, false, append(append([]string{"inspect"}, tt.args...), url)...)
+		code, out, errOut := runInspectMain(t, tt.env, false, append(append([]string{"inspect"}, tt.args...), url)...)
 		if code != tt.code {
 			t.Fatalf("%s: exit %d; want %d\n%s%s", tt.name, code, tt.code, out, errOut)
 		}
@@ -227,8 +227,8 @@ func TestInspectUnix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, saw := servePeer(t, ln, upgrade(""))
-	code, out, errOut := runMain(t, nil, false, "inspect", "--unix", path, "ws://wsdbg.test/chat")
+	_, saw := serveInspectPeer(t, ln, upgradeReply(""))
+	code, out, errOut := runInspectMain(t, nil, false, "inspect", "--unix", path, "ws://wsdbg.test/chat")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
@@ -247,16 +247,16 @@ func TestInspectUnix(t *testing.T) {
 
 func TestInspectLocation(t *testing.T) {
 	t.Parallel()
-	final, _ := startPeer(t, upgrade(""))
-	first, _ := startPeer(t, fixed("HTTP/1.1 302 Found\r\nLocation: ws://"+final+"/next\r\nContent-Length: 0\r\n\r\n"))
+	final, _ := startInspectPeer(t, upgradeReply(""))
+	first, _ := startInspectPeer(t, fixedReply("HTTP/1.1 302 Found\r\nLocation: ws://"+final+"/next\r\nContent-Length: 0\r\n\r\n"))
 	url := "ws://" + first + "/start"
 
-	code, out, _ := runMain(t, nil, false, "inspect", url)
+	code, out, _ := runInspectMain(t, nil, false, "inspect", url)
 	if code != 4 || !strings.Contains(out, "< Location: ws://"+final+"/next") {
 		t.Fatalf("without --location: exit %d; want 4 showing the Location\n%s", code, out)
 	}
 
-	code, out, _ = runMain(t, nil, false, "inspect", "--location", url)
+	code, out, _ = runInspectMain(t, nil, false, "inspect", "--location", url)
 	if code != 0 {
 		t.Fatalf("--location: exit %d\n%s", code, out)
 	}
@@ -269,7 +269,7 @@ func TestInspectLocation(t *testing.T) {
 		t.Errorf("hops out of order:\n%s", out)
 	}
 
-	code, out, _ = runMain(t, nil, false, "inspect", "--location", "--json", url)
+	code, out, _ = runInspectMain(t, nil, false, "inspect", "--location", "--json", url)
 	var doc struct {
 		URL       string
 		Redirects []struct {

@@ -26,33 +26,33 @@ func init() {
 	}
 }
 
-func updateGolden() bool {
+func inspectUpdate() bool {
 	f := flag.Lookup("update")
 	return f != nil && f.Value.String() == "true"
 }
 
-// peerSaw is what an in-test server received: the request head and the
+// inspectPeerSaw is what an in-test server received: the request head and the
 // bytes that followed it until the client closed the connection.
-type peerSaw struct {
+type inspectPeerSaw struct {
 	Req   *handshake.Request
 	After []byte
 }
 
-// startPeer starts a loopback server that reads one request head per
+// startInspectPeer starts a loopback server that reads one request head per
 // connection, answers with reply(req) and records what came next.
-func startPeer(t testing.TB, reply func(req *handshake.Request) string) (string, <-chan peerSaw) {
+func startInspectPeer(t testing.TB, reply func(req *handshake.Request) string) (string, <-chan inspectPeerSaw) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return servePeer(t, ln, reply)
+	return serveInspectPeer(t, ln, reply)
 }
 
-// servePeer serves reply on ln (TCP, TLS or Unix) until the test ends.
-func servePeer(t testing.TB, ln net.Listener, reply func(req *handshake.Request) string) (string, <-chan peerSaw) {
+// serveInspectPeer serves reply on ln (TCP, TLS or Unix) until the test ends.
+func serveInspectPeer(t testing.TB, ln net.Listener, reply func(req *handshake.Request) string) (string, <-chan inspectPeerSaw) {
 	t.Helper()
-	saw := make(chan peerSaw, 8)
+	saw := make(chan inspectPeerSaw, 8)
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Add(1)
@@ -76,7 +76,7 @@ func servePeer(t testing.TB, ln net.Listener, reply func(req *handshake.Request)
 				io.WriteString(c, reply(req))
 				after, _ := io.ReadAll(br)
 				select {
-				case saw <- peerSaw{Req: req, After: after}:
+				case saw <- inspectPeerSaw{Req: req, After: after}:
 				default:
 				}
 			}()
@@ -87,7 +87,7 @@ func servePeer(t testing.TB, ln net.Listener, reply func(req *handshake.Request)
 
 // upgrade answers a correct 101, selecting the first offered subprotocol,
 // with extra header lines ("Name: value\r\n" each).
-func upgrade(extra string) func(*handshake.Request) string {
+func upgradeReply(extra string) func(*handshake.Request) string {
 	return func(req *handshake.Request) string {
 		key, _ := req.Get("Sec-WebSocket-Key")
 		s := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + handshake.AcceptKey(key) + "\r\n"
@@ -98,14 +98,14 @@ func upgrade(extra string) func(*handshake.Request) string {
 	}
 }
 
-func fixed(resp string) func(*handshake.Request) string {
+func fixedReply(resp string) func(*handshake.Request) string {
 	return func(*handshake.Request) string { return resp }
 }
 
-// countingReader is a deterministic random source: 0, 1, 2, ...
-type countingReader struct{ n byte }
+// inspectRand is a deterministic random source: 0, 1, 2, ...
+type inspectRand struct{ n byte }
 
-func (r *countingReader) Read(p []byte) (int, error) {
+func (r *inspectRand) Read(p []byte) (int, error) {
 	for i := range p {
 		p[i] = r.n
 		r.n++
@@ -113,9 +113,9 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// testIO returns an IO over buffers with a fake clock (100µs per reading),
+// inspectIO returns an IO over buffers with a fake clock (100µs per reading),
 // a counting random source, the given environment and terminal flags.
-func testIO(env map[string]string, outTTY bool) (*cmd.IO, *bytes.Buffer, *bytes.Buffer) {
+func inspectIO(env map[string]string, outTTY bool) (*cmd.IO, *bytes.Buffer, *bytes.Buffer) {
 	var out, errb bytes.Buffer
 	var mu sync.Mutex
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -136,17 +136,17 @@ func testIO(env map[string]string, outTTY bool) (*cmd.IO, *bytes.Buffer, *bytes.
 			now = now.Add(100 * time.Microsecond)
 			return now
 		},
-		Rand: &countingReader{},
+		Rand: &inspectRand{},
 		Dial: nd.DialContext,
 	}, &out, &errb
 }
 
-// runMain runs wsdbg with args and returns the exit code and both streams.
-func runMain(t testing.TB, env map[string]string, tty bool, args ...string) (int, string, string) {
+// runInspectMain runs wsdbg with args and returns the exit code and both streams.
+func runInspectMain(t testing.TB, env map[string]string, tty bool, args ...string) (int, string, string) {
 	t.Helper()
 	cmd.MainMu.Lock() // see cmd.MainMu
 	defer cmd.MainMu.Unlock()
-	o, out, errb := testIO(env, tty)
+	o, out, errb := inspectIO(env, tty)
 	done := make(chan int, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -160,16 +160,16 @@ func runMain(t testing.TB, env map[string]string, tty bool, args ...string) (int
 	}
 }
 
-// closeFrame1000 reports whether b is one masked close frame with code
+// isCloseFrame1000 reports whether b is one masked close frame with code
 // 1000 (RFC 6455 §5.5.1).
-func closeFrame1000(b []byte) bool {
+func isCloseFrame1000(b []byte) bool {
 	if len(b) != 8 || b[0] != 0x88 || b[1] != 0x82 {
 		return false
 	}
 	return b[6]^b[2] == 0x03 && b[7]^b[3] == 0xE8
 }
 
-func freePort(t testing.TB) string {
+func inspectFreePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -192,19 +192,19 @@ func TestInspectExitCodes(t *testing.T) {
 		errOut    []string // substrings of stderr
 		wantClose bool     // the server must receive a close frame 1000
 	}{
-		{name: "upgrade", reply: upgrade(""), args: []string{"-p", "chat", "-p", "superchat"}, code: 0, out: []string{"> GET /chat HTTP/1.1", "< HTTP/1.1 101 Switching Protocols", "✓ accept-ok", "✓ protocol-ok", "* Handshake 101 in "}, wantClose: true},
-		{name: "refused 404", reply: fixed("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"), code: 4, out: []string{"< HTTP/1.1 404 Not Found", "✗ status-not-101"}},
-		{name: "426", reply: fixed("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\r\n"), args: []string{"--ws-version", "8"}, code: 4, out: []string{"> Sec-WebSocket-Version: 8", "version-unsupported"}},
-		{name: "bad accept", reply: fixed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAA\r\n\r\n"), code: 5, out: []string{"✗ accept-mismatch", "Failing the connection"}},
-		{name: "bad accept lenient", reply: fixed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAA\r\n\r\n"), args: []string{"--lenient"}, code: 5, out: []string{"✗ accept-mismatch"}, wantClose: true},
-		{name: "not http", reply: fixed("\x16\x03\x01\x00\x05hello"), code: 3, out: []string{"not-http"}},
+		{name: "upgrade", reply: upgradeReply(""), args: []string{"-p", "chat", "-p", "superchat"}, code: 0, out: []string{"> GET /chat HTTP/1.1", "< HTTP/1.1 101 Switching Protocols", "✓ accept-ok", "✓ protocol-ok", "* Handshake 101 in "}, wantClose: true},
+		{name: "refused 404", reply: fixedReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"), code: 4, out: []string{"< HTTP/1.1 404 Not Found", "✗ status-not-101"}},
+		{name: "426", reply: fixedReply("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\r\n"), args: []string{"--ws-version", "8"}, code: 4, out: []string{"> Sec-WebSocket-Version: 8", "version-unsupported"}},
+		{name: "bad accept", reply: fixedReply("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAA\r\n\r\n"), code: 5, out: []string{"✗ accept-mismatch", "Failing the connection"}},
+		{name: "bad accept lenient", reply: fixedReply("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAA\r\n\r\n"), args: []string{"--lenient"}, code: 5, out: []string{"✗ accept-mismatch"}, wantClose: true},
+		{name: "not http", reply: fixedReply("\x16\x03\x01\x00\x05hello"), code: 3, out: []string{"not-http"}},
 		{name: "no server", code: 3, out: []string{"refused the connection"}},
-		{name: "expect status", reply: upgrade(""), args: []string{"--expect-status", "200"}, code: 7, out: []string{"✗ expect-status"}, wantClose: true},
-		{name: "expect status met", reply: upgrade(""), args: []string{"--expect-status", "101"}, code: 0, wantClose: true},
-		{name: "expect protocol", reply: upgrade(""), args: []string{"--expect-protocol", "chat"}, code: 7, out: []string{"✗ expect-protocol"}, wantClose: true},
-		{name: "expect extension", reply: upgrade(""), args: []string{"--deflate", "--expect-extension", "permessage-deflate"}, code: 7, out: []string{"> Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits", "✗ expect-extension"}, wantClose: true},
-		{name: "expect extension met", reply: upgrade("Sec-WebSocket-Extensions: permessage-deflate\r\n"), args: []string{"--deflate", "--expect-extension", "permessage-deflate"}, code: 0, out: []string{"✓ extension-ok"}, wantClose: true},
-		{name: "deflate params", reply: upgrade("Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=99\r\n"), args: []string{"--deflate"}, code: 5, out: []string{"✗ extension-params"}},
+		{name: "expect status", reply: upgradeReply(""), args: []string{"--expect-status", "200"}, code: 7, out: []string{"✗ expect-status"}, wantClose: true},
+		{name: "expect status met", reply: upgradeReply(""), args: []string{"--expect-status", "101"}, code: 0, wantClose: true},
+		{name: "expect protocol", reply: upgradeReply(""), args: []string{"--expect-protocol", "chat"}, code: 7, out: []string{"✗ expect-protocol"}, wantClose: true},
+		{name: "expect extension", reply: upgradeReply(""), args: []string{"--deflate", "--expect-extension", "permessage-deflate"}, code: 7, out: []string{"> Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits", "✗ expect-extension"}, wantClose: true},
+		{name: "expect extension met", reply: upgradeReply("Sec-WebSocket-Extensions: permessage-deflate\r\n"), args: []string{"--deflate", "--expect-extension", "permessage-deflate"}, code: 0, out: []string{"✓ extension-ok"}, wantClose: true},
+		{name: "deflate params", reply: upgradeReply("Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=99\r\n"), args: []string{"--deflate"}, code: 5, out: []string{"✗ extension-params"}},
 		{name: "missing URL", noURL: true, code: 2, errOut: []string{"missing URL", "wsdbg inspect"}},
 		{name: "two URLs", args: []string{"ws://a.test/"}, code: 2, errOut: []string{"one URL"}},
 		{name: "bad URL", noURL: true, args: []string{"ftp://a.test/"}, code: 2, errOut: []string{`"ftp"`}},
@@ -220,16 +220,16 @@ func TestInspectExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			addr := freePort(t)
-			var saw <-chan peerSaw
+			addr := inspectFreePort(t)
+			var saw <-chan inspectPeerSaw
 			if tt.reply != nil {
-				addr, saw = startPeer(t, tt.reply)
+				addr, saw = startInspectPeer(t, tt.reply)
 			}
 			args := append([]string{"inspect"}, tt.args...)
 			if !tt.noURL {
 				args = append(args, "ws://"+addr+"/chat")
 			}
-			code, out, errOut := runMain(t, nil, false, args...)
+			code, out, errOut := runInspectMain(t, nil, false, args...)
 			if code != tt.code {
 				t.Fatalf("exit %d; want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errOut)
 			}
@@ -251,7 +251,7 @@ func TestInspectExitCodes(t *testing.T) {
 			}
 			select {
 			case s := <-saw:
-				if got := closeFrame1000(s.After); got != tt.wantClose {
+				if got := isCloseFrame1000(s.After); got != tt.wantClose {
 					t.Errorf("after the head the server got % x; close frame 1000: %v, want %v", s.After, got, tt.wantClose)
 				}
 			case <-time.After(10 * time.Second):
@@ -263,8 +263,8 @@ func TestInspectExitCodes(t *testing.T) {
 
 func TestInspectJSON(t *testing.T) {
 	t.Parallel()
-	ok, _ := startPeer(t, upgrade(""))
-	refused, _ := startPeer(t, fixed("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+	ok, _ := startInspectPeer(t, upgradeReply(""))
+	refused, _ := startInspectPeer(t, fixedReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
 	tests := []struct {
 		name string
 		addr string
@@ -312,7 +312,7 @@ func TestInspectJSON(t *testing.T) {
 				t.Errorf("accept %v; want null without a 101", doc["accept"])
 			}
 		}},
-		{"no response", freePort(t), nil, 3, func(t *testing.T, doc map[string]any) {
+		{"no response", inspectFreePort(t), nil, 3, func(t *testing.T, doc map[string]any) {
 			if doc["response"] != nil || doc["request"] != nil {
 				t.Errorf("response %v, request %v; want null", doc["response"], doc["request"])
 			}
@@ -337,7 +337,7 @@ func TestInspectJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, out, errOut := runMain(t, nil, true, append(append([]string{"inspect", "--json"}, tt.args...), "ws://"+tt.addr+"/chat")...)
+			code, out, errOut := runInspectMain(t, nil, true, append(append([]string{"inspect", "--json"}, tt.args...), "ws://"+tt.addr+"/chat")...)
 			if code != tt.code {
 				t.Fatalf("exit %d; want %d\n%s%s", code, tt.code, out, errOut)
 			}
@@ -363,8 +363,8 @@ func TestInspectJSON(t *testing.T) {
 	}
 }
 
-// stripANSI removes SGR sequences.
-func stripANSI(s string) string {
+// stripSGR removes SGR sequences.
+func stripSGR(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
@@ -384,7 +384,7 @@ func stripANSI(s string) string {
 
 func TestInspectColor(t *testing.T) {
 	t.Parallel()
-	addr, _ := startPeer(t, upgrade(""))
+	addr, _ := startInspectPeer(t, upgradeReply(""))
 	tests := []struct {
 		name  string
 		mode  string
@@ -402,7 +402,7 @@ func TestInspectColor(t *testing.T) {
 	}
 	var plain string
 	for _, tt := range tests {
-		code, out, errOut := runMain(t, tt.env, tt.tty, "inspect", "--color", tt.mode, "-p", "chat", "ws://"+addr+"/chat")
+		code, out, errOut := runInspectMain(t, tt.env, tt.tty, "inspect", "--color", tt.mode, "-p", "chat", "ws://"+addr+"/chat")
 		if code != 0 {
 			t.Fatalf("%s: exit %d\n%s%s", tt.name, code, out, errOut)
 		}
@@ -417,7 +417,7 @@ func TestInspectColor(t *testing.T) {
 			}
 		}
 		// Without the color sequences the text is the same (SPEC §2).
-		text := stripANSI(out)
+		text := stripSGR(out)
 		if plain == "" {
 			plain = text
 		}
@@ -429,13 +429,13 @@ func TestInspectColor(t *testing.T) {
 
 func TestInspectEscapesServerBytes(t *testing.T) {
 	t.Parallel()
-	addr, _ := startPeer(t, upgrade("X-Title: \x1b]0;pwned\x07\x1b[2J\r\nX-Bad: caf\xe9\r\n"))
+	addr, _ := startInspectPeer(t, upgradeReply("X-Title: \x1b]0;pwned\x07\x1b[2J\r\nX-Bad: caf\xe9\r\n"))
 	for _, mode := range []string{"never", "always"} {
-		code, out, _ := runMain(t, nil, true, "inspect", "--color", mode, "ws://"+addr+"/")
+		code, out, _ := runInspectMain(t, nil, true, "inspect", "--color", mode, "ws://"+addr+"/")
 		if code != 0 {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
-		text := stripANSI(out)
+		text := stripSGR(out)
 		if strings.ContainsAny(text, "\x1b\x07") || !strings.Contains(text, `< X-Title: \x1b]0;pwned\x07\x1b[2J`) || !strings.Contains(text, `< X-Bad: caf\xe9`) {
 			t.Errorf("--color %s: server bytes not escaped:\n%q", mode, out)
 		}
@@ -446,7 +446,7 @@ func TestInspectEscapesServerBytes(t *testing.T) {
 // server: flag parsing, dial, request, response, diagnostics, transcript
 // (or JSON) and the close frame.
 func BenchmarkInspect(b *testing.B) {
-	addr, _ := startPeer(b, upgrade(""))
+	addr, _ := startInspectPeer(b, upgradeReply(""))
 	for _, mode := range []string{"text", "json"} {
 		b.Run(mode, func(b *testing.B) {
 			args := []string{"inspect", "-p", "chat", "ws://" + addr + "/chat"}
@@ -455,7 +455,7 @@ func BenchmarkInspect(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if code, out, _ := runMain(b, nil, false, args...); code != 0 {
+				if code, out, _ := runInspectMain(b, nil, false, args...); code != 0 {
 					b.Fatalf("exit %d\n%s", code, out)
 				}
 			}
