@@ -67,6 +67,7 @@ func runDemo(ctx context.Context, o *IO, opts *demoOptions) error {
 		Quiet:          !opts.ServerLog,
 		MaxMessageSize: defaultMaxMessageSize,
 		HeadTimeout:    defaultHeadTimeout,
+		WriteTimeout:   defaultWriteTimeout,
 		prefix:         "server ",
 	}
 	// stderr is shared by the server's log and connect's transcript:

@@ -36,9 +36,9 @@ var page []byte
 const (
 	defaultListen      = "127.0.0.1:8080"
 	defaultHeadTimeout = 10 * time.Second
-	// serveWriteTimeout bounds every write to a client, so that one that
+	// defaultWriteTimeout bounds every write to a client, so that one that
 	// stops reading cannot hold a connection forever.
-	serveWriteTimeout = 10 * time.Second
+	defaultWriteTimeout = 10 * time.Second
 	// closeGrace bounds the wait for a client's close frame, or for it to
 	// read our last bytes, before the connection is dropped.
 	closeGrace = 2 * time.Second
@@ -58,6 +58,7 @@ type serveOptions struct {
 	MaxMessageSize int64
 	HeadTimeout    time.Duration
 	IdleTimeout    time.Duration
+	WriteTimeout   time.Duration
 
 	// prefix starts every log line (demo sets "server ").
 	prefix string
@@ -85,6 +86,7 @@ func newServeCommand(o *IO) *cli.Command {
 			&cli.StringFlag{Name: "max-message-size", Value: "64MiB", Usage: "close with 1009 on a message larger than `SIZE` after decompression, e.g. 1k, 16MiB"},
 			&cli.DurationFlag{Name: "head-timeout", Value: defaultHeadTimeout, Usage: "answer 408 and drop a client whose request head is not complete within `DURATION`"},
 			&cli.DurationFlag{Name: "idle-timeout", Usage: "close with 1001 a connection silent for `DURATION` (default: never)"},
+			&cli.DurationFlag{Name: "write-timeout", Value: defaultWriteTimeout, Usage: "drop a client that reads nothing of what the server sends for `DURATION`"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -103,17 +105,18 @@ func newServeCommand(o *IO) *cli.Command {
 
 func serveOptionsFrom(c *cli.Context) (*serveOptions, error) {
 	opts := &serveOptions{
-		Listen:      c.String("listen"),
-		Protocols:   c.StringSlice("protocol"),
-		Deflate:     c.Bool("deflate"),
-		TLSCert:     c.String("tls-cert"),
-		TLSKey:      c.String("tls-key"),
-		Color:       c.String("color"),
-		Quiet:       c.Bool("quiet"),
-		Verbose:     c.Bool("verbose"),
-		ShowSecrets: c.Bool("show-secrets"),
-		HeadTimeout: c.Duration("head-timeout"),
-		IdleTimeout: c.Duration("idle-timeout"),
+		Listen:       c.String("listen"),
+		Protocols:    c.StringSlice("protocol"),
+		Deflate:      c.Bool("deflate"),
+		TLSCert:      c.String("tls-cert"),
+		TLSKey:       c.String("tls-key"),
+		Color:        c.String("color"),
+		Quiet:        c.Bool("quiet"),
+		Verbose:      c.Bool("verbose"),
+		ShowSecrets:  c.Bool("show-secrets"),
+		HeadTimeout:  c.Duration("head-timeout"),
+		IdleTimeout:  c.Duration("idle-timeout"),
+		WriteTimeout: c.Duration("write-timeout"),
 	}
 	switch opts.Color {
 	case "auto", "always", "never":
@@ -130,6 +133,9 @@ func serveOptionsFrom(c *cli.Context) (*serveOptions, error) {
 	opts.MaxMessageSize = size
 	if opts.HeadTimeout <= 0 {
 		return nil, usageErrorf("--head-timeout %s: must be positive, e.g. 10s", opts.HeadTimeout)
+	}
+	if opts.WriteTimeout <= 0 {
+		return nil, usageErrorf("--write-timeout %s: must be positive, e.g. 10s", opts.WriteTimeout)
 	}
 	if opts.IdleTimeout < 0 {
 		return nil, usageErrorf("--idle-timeout %s: must not be negative; 0 turns it off", opts.IdleTimeout)
@@ -245,29 +251,45 @@ func acceptDeflate(offers []string) (string, bool) {
 // announce logs where the server listens, and warns when that is
 // reachable from other hosts.
 func (s *server) announce(addr *net.TCPAddr) {
-	host := s.opts.Listen
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	var web string
+	s.url, web = serveURLs(s.opts.Listen, addr, s.tls)
+	b := newLogBlock(s.paint)
+	b.note(fmt.Sprintf("Listening on %s (open %s in a browser for a test page)", s.url, web))
+	if w := reachableWarning(addr); w != "" {
+		b.warn(w)
 	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
+	newLineWriter(s.sink, s.opts.prefix).Write(b.b.Bytes())
+}
+
+// serveURLs returns the WebSocket and web addresses of a server listening
+// on addr, named as the user wrote --listen (a host name stays a name); an
+// unspecified address (0.0.0.0, ::) is shown as 127.0.0.1, which reaches
+// it from this machine.
+func serveURLs(listen string, addr *net.TCPAddr, tls bool) (ws, web string) {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		host = ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil {
 		host = addr.IP.String()
+		if addr.IP.IsUnspecified() {
+			host = "127.0.0.1"
+		}
 	}
 	hostport := net.JoinHostPort(host, strconv.Itoa(addr.Port))
-	if ip := net.ParseIP(host); ip != nil {
-		hostport = net.JoinHostPort(ip.String(), strconv.Itoa(addr.Port))
+	if tls {
+		return "wss://" + hostport + "/", "https://" + hostport + "/"
 	}
-	ws, web := "ws://", "http://"
-	if s.tls {
-		ws, web = "wss://", "https://"
+	return "ws://" + hostport + "/", "http://" + hostport + "/"
+}
+
+// reachableWarning returns the warning for a listening address that is
+// not loopback, or "".
+func reachableWarning(addr *net.TCPAddr) string {
+	if addr.IP.IsLoopback() {
+		return ""
 	}
-	s.url = ws + hostport + "/"
-	b := newLogBlock(s.paint)
-	b.b.WriteString(s.opts.prefix)
-	b.note(fmt.Sprintf("Listening on %s (open %s%s/ in a browser for a test page)", s.url, web, hostport))
-	if !addr.IP.IsLoopback() {
-		b.warn(fmt.Sprintf("%s is reachable from other hosts: anyone who can connect gets every message echoed; use --listen 127.0.0.1:%d to keep it to this machine", addr, addr.Port))
-	}
-	s.sink.write(b.b.Bytes())
+	return fmt.Sprintf("%s is reachable from other hosts: anyone who can connect to it gets every message echoed and the test page; use --listen 127.0.0.1:%d to keep it to this machine", addr, addr.Port)
 }
 
 func (s *server) acceptLoop(ctx context.Context) {

@@ -60,6 +60,17 @@ func (sc *serverConn) serve(ctx context.Context) {
 	if tc, ok := sc.c.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(ctx); err != nil {
 			b.fail(fmt.Sprintf("TLS handshake failed: %v", err))
+			var rhe tls.RecordHeaderError
+			if errors.As(err, &rhe) && rhe.Conn != nil && looksLikeHTTP(rhe.RecordHeader[:]) {
+				// Plain HTTP on the TLS port: say so in plain HTTP, as
+				// net/http does.
+				reply := handshake.TextReply(400, "This server speaks TLS: use wss:// (or https:// for the test page).\n")
+				b.head(handshake.KindRequest, ">", headLines(&responseHead(reply).Head, true))
+				sc.write(b)
+				rhe.Conn.SetWriteDeadline(time.Now().Add(sc.s.opts.WriteTimeout))
+				rhe.Conn.Write(reply.Bytes())
+				return
+			}
 			sc.write(b)
 			return
 		}
@@ -162,6 +173,20 @@ func (sc *serverConn) refuseUnreadable(b *logBlock, err error) {
 	sc.note(fmt.Sprintf("Closed after %d", reply.Status))
 }
 
+// looksLikeHTTP reports whether the first bytes of a stream start an HTTP
+// request line: an upper-case method and a space.
+func looksLikeHTTP(b []byte) bool {
+	for i, c := range b {
+		switch {
+		case c == ' ':
+			return i > 0
+		case c < 'A' || c > 'Z':
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
 // responseHead parses our own reply for logging, so that it is printed
 // with the same code as a received head.
 func responseHead(r *handshake.ServerReply) *handshake.Response {
@@ -179,9 +204,9 @@ func (sc *serverConn) note(text string) {
 	sc.write(b)
 }
 
-// writeAll writes b within serveWriteTimeout.
+// writeAll writes b within --write-timeout.
 func (sc *serverConn) writeAll(b []byte) error {
-	sc.c.SetWriteDeadline(time.Now().Add(serveWriteTimeout))
+	sc.c.SetWriteDeadline(time.Now().Add(sc.s.opts.WriteTimeout))
 	_, err := sc.c.Write(b)
 	return err
 }
@@ -199,12 +224,14 @@ func (sc *serverConn) linger() {
 }
 
 // sessionConn is the connection as the echo session sees it: every write
-// has a deadline, so that a client that stops reading cannot hold the
-// connection forever; reads record activity for --idle-timeout.
+// has a deadline (--write-timeout), so that a client that stops reading
+// cannot hold the connection forever; reads record activity for
+// --idle-timeout.
 type sessionConn struct {
 	net.Conn
 	sc   *serverConn
-	last atomic.Int64 // unix nanoseconds of the last read that returned data
+	last    atomic.Int64 // unix nanoseconds of the last read that returned data
+	stalled atomic.Bool  // a write timed out
 }
 
 func (c *sessionConn) Read(b []byte) (int, error) {
@@ -216,8 +243,19 @@ func (c *sessionConn) Read(b []byte) (int, error) {
 }
 
 func (c *sessionConn) Write(b []byte) (int, error) {
-	c.Conn.SetWriteDeadline(time.Now().Add(serveWriteTimeout))
-	return c.Conn.Write(b)
+	d := c.sc.s.opts.WriteTimeout
+	c.Conn.SetWriteDeadline(time.Now().Add(d))
+	n, err := c.Conn.Write(b)
+	if isTimeoutErr(err) && c.stalled.CompareAndSwap(false, true) {
+		// The client does not read: stop reading too, which ends the
+		// session (writes come from the reading goroutine's flushes or
+		// from closes).
+		if p := c.sc.printer(); p != nil {
+			p.Note(fmt.Sprintf("Client read nothing for --write-timeout %s while %d bytes waited to be sent; dropping it", d, len(b)-n))
+		}
+		c.Conn.SetReadDeadline(time.Now())
+	}
+	return n, err
 }
 
 // Close does nothing: the session calls it when it ends, and serve closes
@@ -307,6 +345,16 @@ func (sc *serverConn) watchIdle(sess *repl.Session, nc *sessionConn, idle time.D
 			t.Reset(idle - quiet)
 		}
 	}
+}
+
+// printer returns the session's printer, nil before the session.
+func (sc *serverConn) printer() *repl.Printer {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.sess == nil {
+		return nil
+	}
+	return sc.sess.Printer()
 }
 
 func (sc *serverConn) isLeaving() bool {

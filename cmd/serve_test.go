@@ -688,6 +688,13 @@ func TestServeTLS(t *testing.T) {
 	}
 	srv.log.waitFor(t, `#1 \* TLS 1\.3, TLS_[A-Z0-9_]+, no ALPN, no SNI`, serveWait)
 
+	// Plain HTTP to the TLS port gets a plain answer.
+	resp, body := parseHTTP(t, rawExchange(t, srv.addr, []byte(upgradeRequest)))
+	if resp.StatusCode != 400 || !strings.Contains(body, "This server speaks TLS: use wss://") {
+		t.Errorf("plain HTTP to TLS: %d %q, want 400 pointing to wss://", resp.StatusCode, body)
+	}
+	srv.log.waitFor(t, `#2 ✗ TLS handshake failed: .*\n#2 > HTTP/1\.1 400 Bad Request\n`, serveWait)
+
 	var out, errb bytes.Buffer
 	code := serveMain([]string{"wsdbg", "inspect", "-k", srv.url}, &cmd.IO{Out: &out, Err: &errb})
 	if code != 0 || !strings.Contains(out.String(), "< HTTP/1.1 101 Switching Protocols") {
@@ -758,5 +765,86 @@ func TestServeUsage(t *testing.T) {
 		if code != tt.code || !strings.Contains(errb.String(), tt.msg) {
 			t.Errorf("serve %q: exit %d, stderr %q; want %d with %q", tt.args, code, errb.String(), tt.code, tt.msg)
 		}
+	}
+}
+
+// TestServeLogOptions: -q logs nothing per client; secrets are redacted
+// unless --show-secrets.
+func TestServeLogOptions(t *testing.T) {
+	req := strings.Replace(upgradeRequest, "Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nCookie: session=s3cr3t\r\nAuthorization: Basic dXNlcjpwYXNz\r\n", 1)
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string
+		notWant []string
+	}{
+		{"redacted", nil,
+			[]string{"#1 < Cookie: <redacted 14 bytes>\n", "#1 < Authorization: <redacted 18 bytes>\n"},
+			[]string{"s3cr3t", "dXNlcjpwYXNz"}},
+		{"shown", []string{"--show-secrets"},
+			[]string{"#1 < Cookie: session=s3cr3t\n", "#1 < Authorization: Basic dXNlcjpwYXNz\n"}, nil},
+		{"quiet", []string{"-q"}, []string{"* Listening on ws://"}, []string{"#1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startServe(t, tt.args...)
+			upgradeAndClose(t, srv.addr, []byte(req))
+			if code := srv.stop(); code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			log := srv.log.String()
+			for _, w := range tt.want {
+				if !strings.Contains(log, w) {
+					t.Errorf("log lacks %q:\n%s", w, log)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(log, w) {
+					t.Errorf("log has %q:\n%s", w, log)
+				}
+			}
+		})
+	}
+}
+
+// TestServeEarlyData: frames sent together with the request head are
+// kept and echoed.
+func TestServeEarlyData(t *testing.T) {
+	srv := startServe(t)
+	req := append([]byte(upgradeRequest), clientFrame(0x81, []byte("early"))...)
+	c, br, head := rawUpgrade(t, srv.addr, req)
+	defer c.Close()
+	if !bytes.HasPrefix(head, []byte("HTTP/1.1 101 ")) {
+		t.Fatalf("no upgrade: %q", head)
+	}
+	if op, p := readServerFrame(t, br); op != 0x81 || string(p) != "early" {
+		t.Errorf("got frame %#x %q, want the echo of \"early\"", op, p)
+	}
+	srv.log.waitFor(t, `#1 < early\n#1 > early\n`, serveWait)
+}
+
+// TestServeWriteTimeout: a client that sends but never reads is dropped
+// after --write-timeout, and others are still served.
+func TestServeWriteTimeout(t *testing.T) {
+	srv := startServe(t, "--write-timeout", "200ms")
+	c, br, _ := rawUpgrade(t, srv.addr, []byte(upgradeRequest))
+	defer c.Close()
+	_ = br // never read: the echoes pile up in the socket buffers
+	c.SetDeadline(time.Time{})
+	msg := clientFrame(0x82, make([]byte, 60000))
+	go func() {
+		for range 2000 { // far more than the loopback buffers hold
+			if _, err := c.Write(msg); err != nil {
+				return
+			}
+		}
+	}()
+	srv.log.waitFor(t, `#1 \* Client read nothing for --write-timeout 200ms while \d+ bytes waited to be sent; dropping it`, serveWait)
+	srv.log.waitFor(t, `#1 \* Closed after`, serveWait)
+
+	g, _ := dialGorilla(t, srv.url, websocket.Dialer{})
+	g.WriteMessage(websocket.TextMessage, []byte("next"))
+	if _, m, err := g.ReadMessage(); err != nil || string(m) != "next" {
+		t.Errorf("echo to the next client: %q, %v", m, err)
 	}
 }

@@ -207,6 +207,11 @@ func refusal(refused []Diagnostic, versionPresent bool) *ServerReply {
 	return r
 }
 
+// TextReply builds a response with status and a short text/plain body,
+// which ends the connection: for answers Respond and RespondError do not
+// cover, such as plain HTTP sent to a TLS port.
+func TextReply(status int, body string) *ServerReply { return textReply(status, nil, body) }
+
 // textReply builds a response with a short text/plain body that ends the
 // connection.
 func textReply(status int, extra [][2]string, body string) *ServerReply {

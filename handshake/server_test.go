@@ -414,3 +414,15 @@ func TestRespondError(t *testing.T) {
 		})
 	}
 }
+
+func TestTextReply(t *testing.T) {
+	t.Parallel()
+	r := handshake.TextReply(400, "use wss://\n")
+	resp, body := parseReply(t, r, "GET")
+	if resp.StatusCode != 400 || resp.Status != "400 Bad Request" || body != "use wss://\n" || !resp.Close {
+		t.Errorf("got %q %q close=%v", resp.Status, body, resp.Close)
+	}
+	if r.Upgrade || r.Page {
+		t.Errorf("a text reply is neither an upgrade nor the page: %+v", r)
+	}
+}
