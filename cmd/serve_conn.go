@@ -229,7 +229,7 @@ func (sc *serverConn) linger() {
 // --idle-timeout.
 type sessionConn struct {
 	net.Conn
-	sc   *serverConn
+	sc      *serverConn
 	last    atomic.Int64 // unix nanoseconds of the last read that returned data
 	stalled atomic.Bool  // a write timed out
 }
