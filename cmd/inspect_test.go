@@ -215,6 +215,7 @@ func TestInspectExitCodes(t *testing.T) {
 		{name: "bad expect-status", args: []string{"--expect-status", "42"}, code: 2, errOut: []string{"--expect-status 42"}},
 		{name: "bad proxy", args: []string{"--proxy", "ftp://p.test"}, code: 2, errOut: []string{"--proxy", `"ftp"`}},
 		{name: "missing cacert", args: []string{"--cacert", "/nonexistent/ca.pem"}, code: 2, errOut: []string{`--cacert "/nonexistent/ca.pem"`}},
+		{name: "missing request file", args: []string{"--request-file", "/nonexistent/req.txt"}, code: 2, errOut: []string{"/nonexistent/req.txt"}},
 		{name: "unknown flag", args: []string{"--frobnicate"}, code: 2, errOut: []string{"frobnicate", "wsdbg inspect --help"}},
 	}
 	for _, tt := range tests {

@@ -101,6 +101,33 @@ func TestDialTCP(t *testing.T) {
 	}
 }
 
+// TestDialIPv6 connects to an IPv6 literal, directly and through a proxy.
+func TestDialIPv6(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatalf("no IPv6 loopback: %v", err)
+	}
+	ln.Close()
+	addr := startEcho(t, "tcp", "[::1]:0")
+	px := startConnectProxy(t, "", nil)
+	for _, proxy := range []string{"", "http://" + px.Addr} {
+		conn, info, err := handshake.Dial(context.Background(), wsTarget(t, addr), &handshake.Options{Proxy: proxy, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, conn)
+		conn.Close()
+		notes := strings.Join(info.Notes, "\n")
+		if proxy == "" && !strings.HasPrefix(notes, "Connected to "+addr+" (::1) in ") {
+			t.Errorf("notes %q", notes)
+		}
+		if proxy != "" && !strings.Contains(notes, "> CONNECT "+addr+" HTTP/1.1") {
+			t.Errorf("notes %q; want CONNECT %s", notes, addr)
+		}
+	}
+}
+
 // TestDialLocalhost resolves a name first and times the lookup.
 func TestDialLocalhost(t *testing.T) {
 	t.Parallel()
