@@ -43,6 +43,13 @@ func FuzzReadResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		br := bufio.NewReaderSize(bytes.NewReader(data), 4096)
 		r, err := handshake.ReadResponse(br)
+		// A small buffer moves lines across refills; the result must not
+		// change.
+		small := bufio.NewReaderSize(bytes.NewReader(data), 16+len(data)%48)
+		r2, err2 := handshake.ReadResponse(small)
+		if (err == nil) != (err2 == nil) || (err == nil && !bytes.Equal(r.Raw, r2.Raw)) {
+			t.Fatalf("4096-byte buffer: %v; small buffer: %v", err, err2)
+		}
 		if err != nil {
 			if r != nil {
 				t.Fatal("a response and an error")

@@ -19,7 +19,7 @@ import (
 const rfcResponse = "HTTP/1.1 101 Switching Protocols\r\n" +
 	"Upgrade: websocket\r\n" +
 	"Connection: Upgrade\r\n" +
-	"Sec-WebSocket-Accept: s3pPLMBiSuxCbqhJz2+PT/DGroE=\r\n" +
+	"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" +
 	"Sec-WebSocket-Protocol: chat\r\n" +
 	"\r\n"
 
@@ -60,7 +60,7 @@ func TestReadResponseKeepsEveryByte(t *testing.T) {
 		{
 			name: "rfc example", in: rfcResponse + "\x81\x05hello",
 			proto: "HTTP/1.1", status: 101, reason: "Switching Protocols",
-			fields: [][2]string{{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", "s3pPLMBiSuxCbqhJz2+PT/DGroE="}, {"Sec-WebSocket-Protocol", "chat"}},
+			fields: [][2]string{{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}, {"Sec-WebSocket-Protocol", "chat"}},
 			rest:   "\x81\x05hello",
 		},
 		{
@@ -371,5 +371,44 @@ func TestIncompleteTimeout(t *testing.T) {
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("err %v does not unwrap to a timeout", err)
+	}
+}
+
+// TestSmallBuffers reads heads through readers with tiny buffers, so that
+// lines, line endings and the blank line straddle buffer refills, and
+// checks the result matches a read through a large buffer.
+func TestSmallBuffers(t *testing.T) {
+	t.Parallel()
+	inputs := []string{
+		rfcResponse + "\x81\x02hi",
+		strings.ReplaceAll(rfcResponse, "\r\n", "\n") + "tail",
+		"HTTP/1.1 101 OK\r\nX-Long: " + strings.Repeat("v", 300) + "\r\n" + " folded\r\n\r\n\r\nafter",
+		"HTTP/1.1 200 OK\r\n\r",
+	}
+	for _, in := range inputs {
+		ref, refErr := handshake.ReadResponse(bufio.NewReaderSize(strings.NewReader(in), 4096))
+		for size := 16; size <= 80; size++ {
+			for _, one := range []bool{false, true} {
+				var r io.Reader = strings.NewReader(in)
+				if one {
+					r = iotest.OneByteReader(r)
+				}
+				br := bufio.NewReaderSize(r, size)
+				got, err := handshake.ReadResponse(br)
+				if (err == nil) != (refErr == nil) {
+					t.Fatalf("size %d: err %v, with a large buffer %v", size, err, refErr)
+				}
+				if err != nil {
+					continue
+				}
+				if string(got.Raw) != string(ref.Raw) || len(got.Fields) != len(ref.Fields) || reassemble(&got.Head) != string(got.Raw) {
+					t.Fatalf("size %d: Raw %q, want %q", size, got.Raw, ref.Raw)
+				}
+				rest, _ := io.ReadAll(br)
+				if string(rest) != in[len(ref.Raw):] {
+					t.Fatalf("size %d: rest %q, want %q", size, rest, in[len(ref.Raw):])
+				}
+			}
+		}
 	}
 }
