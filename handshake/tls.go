@@ -272,10 +272,7 @@ func describeTLSError(err error, name string) tlsProblem {
 // describeVerifyError explains a certificate verification failure with the
 // names and dates involved.
 func describeVerifyError(err error, leaf *x509.Certificate, name string) string {
-	subject := "?"
-	if leaf != nil {
-		subject = leaf.Subject.String()
-	}
+	subject := subjectOf(leaf)
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
@@ -293,14 +290,14 @@ func describeVerifyError(err error, leaf *x509.Certificate, name string) string 
 		if c == nil {
 			c = leaf
 		}
-		return fmt.Sprintf("certificate %q is for %s, not %q", c.Subject.String(), certNames(c), he.Host)
+		return fmt.Sprintf("certificate %q is for %s, not %q", subjectOf(c), certNames(c), he.Host)
 	case errors.As(err, &ci):
 		c := ci.Cert
 		if c == nil {
 			c = leaf
 		}
-		switch ci.Reason {
-		case x509.Expired:
+		switch {
+		case ci.Reason == x509.Expired && c != nil:
 			now := time.Now().UTC()
 			when := "expired on " + c.NotAfter.UTC().Format(time.RFC3339)
 			if now.Before(c.NotBefore) {
@@ -309,9 +306,17 @@ func describeVerifyError(err error, leaf *x509.Certificate, name string) string 
 			return fmt.Sprintf("certificate %q %s (valid %s to %s, now %s)", c.Subject.String(), when,
 				c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339), now.Format(time.RFC3339))
 		}
-		return fmt.Sprintf("certificate %q is invalid: %v", c.Subject.String(), ci.Error())
+		return fmt.Sprintf("certificate %q is invalid: %v", subjectOf(c), ci.Error())
 	}
 	return fmt.Sprintf("certificate %q failed verification: %v", subject, err)
+}
+
+// subjectOf names a certificate by its subject; "?" for none.
+func subjectOf(c *x509.Certificate) string {
+	if c == nil {
+		return "?"
+	}
+	return c.Subject.String()
 }
 
 // certNames lists the names a certificate is valid for.
