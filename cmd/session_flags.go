@@ -203,7 +203,10 @@ func openSession(ctx context.Context, o *IO, opts *sessionOptions, p *repl.Print
 			return nil, r, exitf(ExitFailure, "%v", err)
 		}
 	}
-	if code != ExitOK || r.Conn == nil {
+	// --lenient keeps a 101 with error-level diagnostics: the session
+	// runs and decides the exit code.
+	lenient := opts.Handshake.Lenient && code == ExitHandshake && r.Conn != nil
+	if (code != ExitOK && !lenient) || r.Conn == nil {
 		if r.Conn != nil {
 			_ = r.SendClose1000()
 		}
