@@ -173,7 +173,13 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	// Cancelling ctx (the caller's, or the deadline) interrupts the
+	// exchange by moving the connection's deadline into the past.
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		conn.SetDeadline(time.Unix(1, 0))
+		close(interrupted)
+	})
 	defer stop()
 
 	sent := o.now()
@@ -197,7 +203,7 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 		res.Err = err
 		partial, _ := br.Peek(min(br.Buffered(), maxPartial))
 		res.Partial = append([]byte(nil), partial...)
-		res.Diagnostics = append(res.Diagnostics, readDiagnostic(err, o))
+		res.Diagnostics = append(res.Diagnostics, readDiagnostic(ctx, err, o))
 		conn.Close()
 		return res, nil
 	}
@@ -228,7 +234,9 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 		conn.Close()
 		return res, nil
 	}
-	stop()
+	if !stop() {
+		<-interrupted // the head arrived as ctx ended; undo the interruption
+	}
 	conn.SetDeadline(time.Time{})
 	res.Conn, res.Reader = conn, br
 	return res, nil
@@ -263,7 +271,7 @@ func classify101(resp *Response, ds []Diagnostic) Class {
 }
 
 // readDiagnostic turns a ReadResponse error into its diagnostic.
-func readDiagnostic(err error, o *Options) Diagnostic {
+func readDiagnostic(ctx context.Context, err error, o *Options) Diagnostic {
 	var (
 		nh *NotHTTPError
 		tl *HeadTooLargeError
@@ -274,6 +282,8 @@ func readDiagnostic(err error, o *Options) Diagnostic {
 		return Diag("not-http", "the response is not HTTP: %s; first bytes: %s", nh.What, escapeString(nh.First))
 	case errors.As(err, &tl):
 		return Diag("head-too-large", "response head larger than %d bytes (%d bytes read without the blank line that ends it)", MaxHeadSize, tl.N)
+	case errors.As(err, &ie) && errors.Is(ctx.Err(), context.Canceled):
+		return Diag("timeout", "interrupted after %d bytes, before a complete response head", ie.N)
 	case errors.As(err, &ie):
 		var ne net.Error
 		if errors.Is(ie.Err, os.ErrDeadlineExceeded) || (errors.As(ie.Err, &ne) && ne.Timeout()) {

@@ -2,6 +2,7 @@ package handshake_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"os"
@@ -414,4 +415,24 @@ func mustRequest(t *testing.T, s string) *handshake.Request {
 		t.Fatalf("ReadRequest(%q): %v", s, err)
 	}
 	return r
+}
+
+// TestInterrupted: cancelling the caller's context ends the wait for the
+// response head, and the diagnostic says so rather than blaming --timeout.
+func TestInterrupted(t *testing.T) {
+	t.Parallel()
+	s := startRaw(t, func(req *handshake.Request, raw []byte, c net.Conn) {
+		c.Write([]byte("HTTP/1.1 101"))
+		drain(c)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	res, err := handshake.Do(ctx, &handshake.Options{URL: s.url("/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := diagOf(t, res.Diagnostics, "timeout")
+	if !strings.Contains(d.Message, "interrupted after 12 bytes") || res.Class != handshake.ClassNoResponse {
+		t.Errorf("Class %v, timeout message %q", res.Class, d.Message)
+	}
 }
