@@ -158,7 +158,7 @@ func ParseCommand(line string) (Command, error) {
 	case "/quit", "/exit":
 		return Command{Kind: CmdQuit}, nil
 	}
-	return Command{}, fmt.Errorf("unknown command %q; /help lists the commands, /text %s sends the line as text", name, line)
+	return Command{}, fmt.Errorf("unknown command %q; /help lists the commands, and /text before a line sends it as text", name)
 }
 
 // parseClose parses the arguments of /close [CODE [REASON]] and encodes the

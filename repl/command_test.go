@@ -2,6 +2,8 @@ package repl_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -134,4 +136,44 @@ func TestHelpTextListsEveryCommand(t *testing.T) {
 			t.Errorf("%s is listed by /help but ParseCommand does not know it", name)
 		}
 	}
+}
+
+// FuzzParseCommand checks that no line makes the parser panic, that
+// errors are one line, and that what it decodes round-trips.
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"hello", "/text /x", "/binary de ad", "/binary @f", "/raw 81 00", "/close 1000 bye", "/close 70000", "/frag 3 abc", "/ping \xff", "/verbose on", "/save f", "/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		c, err := repl.ParseCommand(line)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error for %q is not one line: %q", line, err)
+			}
+			return
+		}
+		switch c.Kind {
+		case repl.CmdText:
+			if !strings.HasPrefix(line, "/") && string(c.Data) != line {
+				t.Fatalf("plain line %q sent as %q", line, c.Data)
+			}
+		case repl.CmdBinary, repl.CmdRaw:
+			name := "/binary "
+			if c.Kind == repl.CmdRaw {
+				name = "/raw "
+			}
+			again, err := repl.ParseCommand(name + fmt.Sprintf("% x", c.Data))
+			if err != nil || !bytes.Equal(again.Data, c.Data) {
+				t.Fatalf("%q decoded to % x, which does not round-trip: % x, %v", line, c.Data, again.Data, err)
+			}
+		case repl.CmdClose:
+			if len(c.Data) < 2 || binary.BigEndian.Uint16(c.Data) != uint16(c.Code) || string(c.Data[2:]) != c.Reason {
+				t.Fatalf("/close payload % x does not hold code %d and reason %q", c.Data, c.Code, c.Reason)
+			}
+		case repl.CmdFrag:
+			if c.Frames < 1 || c.Frames > repl.MaxFrags {
+				t.Fatalf("frame count %d out of range", c.Frames)
+			}
+		}
+	})
 }
