@@ -69,10 +69,19 @@ func Do(ctx context.Context, o *Options) (*Result, error) {
 				kept = append(kept, d)
 			}
 		}
-		res.Diagnostics = append(kept, Diag("redirect", "%d %s: following Location %q to %s", res.Response.Status, res.Response.Reason, why, next))
+		res.Diagnostics = append(kept, Diag("redirect", "%d %s: following Location %q to %s", res.Response.Status, res.Response.Reason, why, shownURL(next, o.ShowSecrets)))
 		hops = append(hops, res)
 		u = next
 	}
+}
+
+// shownURL is u for transcripts and documents: its password replaced by
+// "xxxxx" unless secrets are shown.
+func shownURL(u *url.URL, show bool) string {
+	if show {
+		return u.String()
+	}
+	return u.Redacted()
 }
 
 // redirectTarget returns the URL a 3xx points to when --location is on.
@@ -107,7 +116,7 @@ func redirectTarget(res *Result, u *url.URL, o *Options) (*url.URL, string) {
 func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result, error) {
 	start := o.now()
 	res := &Result{
-		URL:    u.String(),
+		URL:    shownURL(u, o.ShowSecrets),
 		Timing: Timing{DNS: -1, Connect: -1, TLS: -1, Response: -1, Total: -1},
 		shown:  o.ShowSecrets,
 	}

@@ -83,7 +83,7 @@ func TestDocumentShape(t *testing.T) {
 	if doc.Negotiated.Protocol != "chat" || doc.Negotiated.Extensions == nil {
 		t.Errorf("negotiated = %+v", doc.Negotiated)
 	}
-	if bytes.Contains(b, []byte("secret")) || bytes.Contains(b, []byte("Ym9iOnB3")) {
+	if bytes.Contains(b, []byte("secret")) || bytes.Contains(b, []byte("Ym9iOnB3")) || bytes.Contains(b, []byte("bob:pw")) {
 		t.Errorf("secrets leak into the document: %s", b)
 	}
 	if !strings.Contains(doc.Request.Raw, "Authorization: <redacted 14 bytes>\r\n") || doc.Request.Headers[len(doc.Request.Headers)-1] != [2]string{"Authorization", "<redacted 14 bytes>"} {
