@@ -117,12 +117,14 @@ func (d *dialer) proxy() (*proxySpec, error) {
 			continue
 		}
 		host, port := d.urlHostPort()
-		np := getenv("no_proxy")
+		npName := "no_proxy"
+		np := getenv(npName)
 		if np == "" {
-			np = getenv("NO_PROXY")
+			npName = "NO_PROXY"
+			np = getenv(npName)
 		}
 		if noProxyMatch(np, host, port) {
-			d.note("Not using proxy %s from %s: NO_PROXY %q matches %s", redactURL(v, d.o.ShowSecrets), name, np, host)
+			d.note("Not using proxy %s from %s: %s=%q matches %s", redactURL(v, d.o.ShowSecrets), name, npName, np, host)
 			return nil, nil
 		}
 		u, err := ParseProxyURL(v)
