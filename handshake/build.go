@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -51,10 +52,8 @@ func ParseURL(raw string) (*url.URL, error) {
 		return nil, &UsageError{"parse URL", fmt.Errorf("no host in %q; try ws://host:port/path", raw)}
 	}
 	if p := u.Port(); p != "" {
-		for _, c := range []byte(p) {
-			if !isDigit(c) {
-				return nil, &UsageError{"parse URL", fmt.Errorf("bad port %q in %q", p, raw)}
-			}
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return nil, &UsageError{"parse URL", fmt.Errorf("bad port %q in %q; a port is 1..65535", p, raw)}
 		}
 	}
 	u.Fragment, u.RawFragment = "", ""

@@ -180,6 +180,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad scheme", handshake.Options{URL: "ftp://x/"}, `unsupported scheme "ftp"`},
 		{"no host", handshake.Options{URL: "ws:///path"}, "no host"},
 		{"bad port", handshake.Options{URL: "ws://host:http/"}, "port"},
+		{"port out of range", handshake.Options{URL: "ws://host:65536/"}, `bad port "65536"`},
 		{"empty", handshake.Options{URL: ""}, "empty URL"},
 		{"bad header", handshake.Options{URL: "ws://127.0.0.1:1/", Headers: []string{"NoColon"}}, `"NoColon" is not "Name: value"`},
 		{"missing file", handshake.Options{URL: "ws://127.0.0.1:1/", RequestFile: "/nonexistent/req"}, "read request file"},
