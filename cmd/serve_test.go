@@ -827,11 +827,17 @@ func TestServeEarlyData(t *testing.T) {
 // after --write-timeout, and others are still served.
 func TestServeWriteTimeout(t *testing.T) {
 	srv := startServe(t, "--write-timeout", "200ms")
-	c, br, _ := rawUpgrade(t, srv.addr, []byte(upgradeRequest))
+	c, err := net.DialTimeout("tcp", srv.addr, serveWait)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer c.Close()
-	_ = br // never read: the echoes pile up in the socket buffers
-	c.SetDeadline(time.Time{})
-	msg := clientFrame(0x82, make([]byte, 60000))
+	// A small receive buffer: the echoes pile up after a few megabytes.
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	if _, err := c.Write([]byte(upgradeRequest)); err != nil {
+		t.Fatal(err)
+	}
+	msg := clientFrame(0x81, bytes.Repeat([]byte("x"), 60000))
 	go func() {
 		for range 2000 { // far more than the loopback buffers hold
 			if _, err := c.Write(msg); err != nil {
