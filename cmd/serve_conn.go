@@ -56,33 +56,11 @@ func (sc *serverConn) serve(ctx context.Context) {
 	sc.note(fmt.Sprintf("Connection from %s", sc.c.RemoteAddr()))
 	b := newLogBlock(sc.s.paint)
 
+	// The head timeout covers the TLS handshake too.
 	sc.c.SetReadDeadline(time.Now().Add(sc.s.opts.HeadTimeout))
-	if tc, ok := sc.c.(*tls.Conn); ok {
-		if err := tc.HandshakeContext(ctx); err != nil {
-			b.fail(fmt.Sprintf("TLS handshake failed: %v", err))
-			var rhe tls.RecordHeaderError
-			if errors.As(err, &rhe) && rhe.Conn != nil && looksLikeHTTP(rhe.RecordHeader[:]) {
-				// Plain HTTP on the TLS port: say so in plain HTTP, as
-				// net/http does.
-				reply := handshake.TextReply(400, "This server speaks TLS: use wss:// (or https:// for the test page).\n")
-				b.head(handshake.KindRequest, ">", headLines(&responseHead(reply).Head, true))
-				sc.write(b)
-				rhe.Conn.SetWriteDeadline(time.Now().Add(sc.s.opts.WriteTimeout))
-				rhe.Conn.Write(reply.Bytes())
-				return
-			}
-			sc.write(b)
-			return
-		}
-		st := tc.ConnectionState()
-		alpn, sni := "no ALPN", "no SNI"
-		if st.NegotiatedProtocol != "" {
-			alpn = fmt.Sprintf("ALPN %q", st.NegotiatedProtocol)
-		}
-		if st.ServerName != "" {
-			sni = fmt.Sprintf("SNI %q", st.ServerName)
-		}
-		b.note(fmt.Sprintf("%s, %s, %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), alpn, sni))
+	if tc, ok := sc.c.(*tls.Conn); ok && !sc.tlsHandshake(ctx, tc, b) {
+		sc.write(b)
+		return
 	}
 	br := bufio.NewReaderSize(sc.c, 4096)
 	req, err := handshake.ReadRequest(br)
@@ -98,6 +76,51 @@ func (sc *serverConn) serve(ctx context.Context) {
 	sc.c.SetReadDeadline(time.Time{})
 
 	reply := handshake.Respond(req, sc.s.respOpts)
+	sc.logExchange(b, req, reply)
+	sc.write(b)
+	if err := sc.writeAll(reply.Bytes()); err != nil {
+		sc.note(fmt.Sprintf("Could not send the response: %v", err))
+		return
+	}
+	if !reply.Upgrade {
+		sc.linger()
+		sc.note("Closed")
+		return
+	}
+	sc.session(br, reply)
+}
+
+// tlsHandshake runs the server side of TLS and logs its outcome; on
+// failure it answers plain HTTP with a hint and returns false.
+func (sc *serverConn) tlsHandshake(ctx context.Context, tc *tls.Conn, b *logBlock) bool {
+	if err := tc.HandshakeContext(ctx); err != nil {
+		b.fail(fmt.Sprintf("TLS handshake failed: %v", err))
+		var rhe tls.RecordHeaderError
+		if errors.As(err, &rhe) && rhe.Conn != nil && looksLikeHTTP(rhe.RecordHeader[:]) {
+			// Plain HTTP on the TLS port: say so in plain HTTP, as
+			// net/http does.
+			reply := handshake.TextReply(400, "This server speaks TLS: use wss:// (or https:// for the test page).\n")
+			b.head(handshake.KindRequest, ">", headLines(&responseHead(reply).Head, true))
+			rhe.Conn.SetWriteDeadline(time.Now().Add(sc.s.opts.WriteTimeout))
+			rhe.Conn.Write(reply.Bytes())
+		}
+		return false
+	}
+	st := tc.ConnectionState()
+	alpn, sni := "no ALPN", "no SNI"
+	if st.NegotiatedProtocol != "" {
+		alpn = fmt.Sprintf("ALPN %q", st.NegotiatedProtocol)
+	}
+	if st.ServerName != "" {
+		sni = fmt.Sprintf("SNI %q", st.ServerName)
+	}
+	b.note(fmt.Sprintf("%s, %s, %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), alpn, sni))
+	return true
+}
+
+// logExchange adds the request as received ("<"), its diagnostics, the
+// response chosen (">") and a summary.
+func (sc *serverConn) logExchange(b *logBlock, req *handshake.Request, reply *handshake.ServerReply) {
 	b.head(handshake.KindResponse, "<", headLines(&req.Head, sc.s.opts.ShowSecrets))
 	for _, d := range reply.Diagnostics {
 		b.diag(d)
@@ -115,24 +138,12 @@ func (sc *serverConn) serve(ctx context.Context) {
 		for _, e := range reply.Extensions {
 			neg = append(neg, fmt.Sprintf("extension %q", e))
 		}
-		b.note(fmt.Sprintf("Upgraded to WebSocket: %s", strings.Join(neg, ", ")))
+		b.note("Upgraded to WebSocket: " + strings.Join(neg, ", "))
 	case reply.Page:
 		b.note(fmt.Sprintf("Not an upgrade request: served the test page (%d bytes)", len(reply.Body)))
 	default:
 		b.note(fmt.Sprintf("Refused the upgrade with %d", reply.Status))
 	}
-	sc.write(b)
-
-	if err := sc.writeAll(reply.Bytes()); err != nil {
-		sc.note(fmt.Sprintf("Could not send the response: %v", err))
-		return
-	}
-	if !reply.Upgrade {
-		sc.linger()
-		sc.note("Closed")
-		return
-	}
-	sc.session(br, reply)
 }
 
 // refuseUnreadable answers a request head that could not be read (too
