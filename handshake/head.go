@@ -180,7 +180,7 @@ type IncompleteError struct {
 }
 
 func (e *IncompleteError) Error() string {
-	return fmt.Sprintf("incomplete head: %d bytes received before %v", e.N, e.Err)
+	return fmt.Sprintf("incomplete head after %d bytes: %v", e.N, e.Err)
 }
 
 func (e *IncompleteError) Unwrap() error { return e.Err }
