@@ -14,7 +14,7 @@ import (
 )
 
 // testTimeout bounds every wait in these tests.
-const testTimeout = 10 * time.Second
+const testTimeout = 30 * time.Second
 
 // tcpPair returns the two ends of a loopback TCP connection.
 func tcpPair(t testing.TB) (a, b net.Conn) {
