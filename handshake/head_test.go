@@ -301,6 +301,8 @@ func TestNotHTTP(t *testing.T) {
 		{"HTTP/2 GOAWAY frame", goaway, true, "HTTP/2 GOAWAY frame"},
 		{"HTTP/2 preface", []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), false, "HTTP/2 connection preface"},
 		{"binary garbage", []byte{0xde, 0xad, 0xbe, 0xef, 0x00, 0x01}, true, "binary data"},
+		{"a frame without a handshake", []byte("\x81\x05hello"), true, "WebSocket text frame without an HTTP response"},
+		{"a close frame", []byte("\x88\x02\x03\xe8"), true, "WebSocket close frame"},
 		{"SSH banner", []byte("SSH-2.0-OpenSSH_9.6\r\n"), true, "text that is not an HTTP status line"},
 		{"garbage request", []byte("\x01\x02\x03hello"), false, "binary data"},
 		{"text request", []byte("hello world\r\n\r\n"), false, "not an HTTP request line"},

@@ -15,6 +15,10 @@ const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // h2FrameTypes names HTTP/2 frame types (RFC 9113 §6).
 var h2FrameTypes = [...]string{"DATA", "HEADERS", "PRIORITY", "RST_STREAM", "SETTINGS", "PUSH_PROMISE", "PING", "GOAWAY", "WINDOW_UPDATE", "CONTINUATION"}
 
+// wsOpcodes names the WebSocket opcodes a server frame may carry (RFC 6455
+// §5.2), for recognising frames sent without a handshake.
+var wsOpcodes = [16]string{0x1: "text", 0x2: "binary", 0x8: "close", 0x9: "ping", 0xA: "pong"}
+
 // sniffLen is how many bytes sniff may wait for: an HTTP/2 frame header.
 const sniffLen = 9
 
@@ -38,6 +42,8 @@ func sniff(br *bufio.Reader, response bool) error {
 		need = 3 // TLS record: type, version major 3, minor
 	case c == 0x00:
 		need = sniffLen // HTTP/2 frame header
+	case response && c&0x70 == 0 && wsOpcodes[c&0x0f] != "":
+		need = 2 // WebSocket frame header
 	case response && (c == 'H' || c == 'h'):
 		need = 5 // "HTTP/"
 	case !response && c == 'P':
@@ -78,6 +84,11 @@ func classify(b []byte, response bool) string {
 	}
 	if len(b) >= sniffLen && b[0] == 0 && b[3] < byte(len(h2FrameTypes)) {
 		return fmt.Sprintf("an HTTP/2 %s frame (RFC 9113 §4.1); the server speaks HTTP/2 only", h2FrameTypes[b[3]])
+	}
+	if response && len(b) >= 2 && b[0]&0x70 == 0 && b[1]&0x80 == 0 {
+		if op := wsOpcodes[b[0]&0x0f]; op != "" {
+			return fmt.Sprintf("a WebSocket %s frame without an HTTP response before it; the server skipped the opening handshake", op)
+		}
 	}
 	if response {
 		const p = "HTTP/"
