@@ -152,7 +152,7 @@ func dialRaw(t *testing.T, addr, ext string) (*rawPeer, string) {
 	return newRawPeer(conn, br, wire.RoleClient, params), got
 }
 
-var interopSizes = []int{0, 1, 100, 2000, 2000, 125, 70000, 5, 300000, 2000, 20}
+var interopSizes = []int{0, 1, 100, 2000, 2000, 125, 70000, 5, 300000, 2000, 20, 128, 128}
 
 func interopMessages() [][]byte {
 	rng := rand.New(rand.NewPCG(12, 12))
