@@ -85,7 +85,7 @@ func statusDiagnostic(req *Request, resp *Response) Diagnostic {
 	case s == 426:
 		if vs := resp.Values("Sec-WebSocket-Version"); len(vs) > 0 {
 			v, _ := req.Get("Sec-WebSocket-Version")
-			return Diag("status-not-101", "server answered %q: it wants another WebSocket version (supports %s, offered %q; RFC 6455 §4.4)", got, strings.Join(vs, ", "), v)
+			return Diag("status-not-101", "server answered %q: it supports Sec-WebSocket-Version %s, the request offered %q", got, strings.Join(vs, ", "), v)
 		}
 		if up, ok := resp.Get("Upgrade"); ok {
 			return Diag("status-not-101", "server answered %q: it requires \"Upgrade: %s\" (RFC 9110 §15.5.22)", got, up)

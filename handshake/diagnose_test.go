@@ -64,7 +64,7 @@ func TestResponseDiagnostics(t *testing.T) {
 		{name: "404", resp: "HTTP/1.1 404 Not Found\r\n\r\n", id: "status-not-101", sev: handshake.SevError, class: handshake.ClassRefused,
 			msg: []string{`"404 Not Found"`, "check the path"}},
 		{name: "426", resp: "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\r\n", o: handshake.Options{Version: "8"},
-			id: "status-not-101", sev: handshake.SevError, class: handshake.ClassRefused, msg: []string{`"426 Upgrade Required"`, "supports 13", `offered "8"`}},
+			id: "status-not-101", sev: handshake.SevError, class: handshake.ClassRefused, msg: []string{`"426 Upgrade Required"`, "supports Sec-WebSocket-Version 13", `offered "8"`}},
 		{name: "302", resp: "HTTP/1.1 302 Found\r\nLocation: wss://example.com/new\r\n\r\n", id: "status-not-101", sev: handshake.SevError, class: handshake.ClassRefused,
 			msg: []string{`"302 Found"`, `"wss://example.com/new"`, "--location"}},
 		{name: "503", resp: "HTTP/1.1 503 Service Unavailable\r\n\r\n", id: "status-not-101", sev: handshake.SevError, class: handshake.ClassRefused,
