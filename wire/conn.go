@@ -13,8 +13,11 @@ import (
 const DefaultMaxMessageSize = 64 << 20
 
 // DefaultCompressionThreshold is the size below which messages are sent
-// uncompressed when Config.CompressionThreshold is 0.
-const DefaultCompressionThreshold = 64
+// uncompressed when Config.CompressionThreshold is 0. Below it DEFLATE at
+// the speed-oriented levels used here stores or Huffman-codes a message
+// without LZ77, so compressing gains nothing, while a message sent
+// uncompressed leaves the compression context untouched (RFC 7692 §6.1).
+const DefaultCompressionThreshold = 128
 
 // Direction says whether a frame was read or written.
 type Direction uint8
