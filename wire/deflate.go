@@ -309,9 +309,10 @@ func isTokenChar(c byte) bool {
 // parameters in force and one sentence per problem, each naming the values
 // involved; a nil slice means the response is valid. Problems are:
 //
-//   - the response is malformed, names another extension, has an unknown or
-//     repeated parameter, a value on a no_context_takeover parameter, or a
-//     window size missing, not a number or outside 8..15 (RFC 7692 §7.1);
+//   - the response is malformed or names another extension (then that is
+//     the only sentence), has an unknown or repeated parameter, a value on a
+//     no_context_takeover parameter, or a window size missing, not a number
+//     or outside 8..15 (RFC 7692 §7.1);
 //   - client_max_window_bits without a value, or when no offer had it
 //     (RFC 7692 §7.1.2.2), or larger than the offered value;
 //   - server_max_window_bits larger than offered, or missing when the offer
@@ -327,6 +328,11 @@ func isTokenChar(c byte) bool {
 // client_max_window_bits value the response does not override
 // (RFC 7692 §7.1.1.2, §7.1.2.2).
 func CheckDeflateResponse(offers []string, response string) (DeflateParams, []string) {
+	if name, _, err := parseExtension(response); err != nil {
+		return DeflateParams{}, []string{err.Error()}
+	} else if !strings.EqualFold(name, DeflateExtension) {
+		return DeflateParams{}, []string{fmt.Sprintf("extension %q is not %s", name, DeflateExtension)}
+	}
 	resp, problems := parseDeflate(response)
 	if resp.ClientMaxWindowBits < 0 {
 		problems = append(problems, "parameter \"client_max_window_bits\" has no value; in a response it needs a value from 8 to 15 (RFC 7692 §7.1.2.2)")
