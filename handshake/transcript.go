@@ -110,8 +110,6 @@ func redactedLines(h *Head, show bool) []string {
 				lines = append(lines, f.Raw[:colon+1+lead]+redacted(n))
 				continue
 			}
-		default:
-			secret = false
 		}
 		lines = append(lines, f.Raw)
 	}

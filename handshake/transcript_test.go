@@ -158,3 +158,22 @@ func topKeys(t *testing.T, b []byte) []string {
 	}
 	return keys
 }
+
+// TestFoldedSecretRedacted: a folded continuation of a secret field is
+// redacted too, in the transcript and the raw JSON.
+func TestFoldedSecretRedacted(t *testing.T) {
+	t.Parallel()
+	s := startRaw(t, write(ok101+"Set-Cookie: a=1;\r\n  more=topsecret\r\nno colon\r\n\tstill=hidden\r\nX-Next: shown\r\n\r\n"))
+	res := run(t, &handshake.Options{URL: s.url("/")})
+	var buf bytes.Buffer
+	res.WriteTranscript(&buf, nil)
+	b, _ := json.Marshal(res.Document(0))
+	for _, out := range []string{buf.String(), string(b)} {
+		if strings.Contains(out, "topsecret") || strings.Contains(out, "hidden") || !strings.Contains(out, "shown") {
+			t.Errorf("folded secret not redacted:\n%s", out)
+		}
+	}
+	if !strings.Contains(buf.String(), "<   <redacted 14 bytes>\n") {
+		t.Errorf("continuation line not shown redacted:\n%s", buf.String())
+	}
+}
