@@ -181,7 +181,7 @@ func (sc *serverConn) refuseUnreadable(b *logBlock, err error) {
 		return
 	}
 	sc.linger()
-	sc.note(fmt.Sprintf("Closed after %d", reply.Status))
+	sc.note(fmt.Sprintf("Closed after answering %d", reply.Status))
 }
 
 // looksLikeHTTP reports whether the first bytes of a stream start an HTTP
