@@ -12,7 +12,7 @@ import (
 //
 // Both DEFLATE implementations, compressing and inflating text-like
 // messages of 125 B, 1 KiB, 64 KiB and 1 MiB, with context takeover and
-// with no_context_takeover. Each benchmark cycles through several different
+// with no_context_takeover. Each benchmark cycles through different
 // messages, so context takeover does not get to compress a repeat. SetBytes
 // is the uncompressed size; "ratio" is compressed/uncompressed.
 
@@ -29,11 +29,11 @@ var deflateBenchModes = []struct {
 	{"no_context_takeover", wire.DeflateParams{ServerNoContextTakeover: true, ClientNoContextTakeover: true}},
 }
 
+// deflateBenchMessages returns distinct messages of n bytes, enough that a
+// cycle through them spans more than the 32 KiB window: context takeover
+// then never finds a whole earlier message to copy.
 func deflateBenchMessages(n int) [][]byte {
-	count := 16
-	if n >= 1<<20 {
-		count = 4
-	}
+	count := max(4, 64<<10/n+1)
 	rng := rand.New(rand.NewPCG(uint64(n), 99))
 	msgs := make([][]byte, count)
 	for i := range msgs {
