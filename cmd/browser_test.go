@@ -31,7 +31,8 @@ func findChromium() string {
 
 // TestBrowser loads serve's page in headless Chromium, a real browser
 // client: the page (with ?autotest=1) opens a WebSocket back to the server,
-// sends one message, writes the echo into the DOM and closes with 1000.
+// offering the subprotocols of its ?protocol= parameters, sends one
+// message, writes the echo into the DOM and closes with 1000.
 //
 // The DOM is read over the DevTools protocol (--remote-debugging-pipe)
 // once the echo is in it: --dump-dom snapshots the DOM at the load event,
@@ -42,8 +43,8 @@ func TestBrowser(t *testing.T) {
 		t.Skip("Chromium is not installed, so the real-browser test cannot run; install it with " +
 			"`apt-get update && apt-get install -y --no-install-recommends chromium` (Debian/Ubuntu) and run the tests again")
 	}
-	srv := startServe(t, "--deflate")
-	pageURL := "http://" + srv.addr + "/?autotest=1"
+	srv := startServe(t, "--deflate", "-p", "chat")
+	pageURL := "http://" + srv.addr + "/?autotest=1&protocol=superchat&protocol=chat"
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -88,7 +89,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("page shows %q, want the echo of its hello", echo)
 	}
 	for _, want := range []string{
-		`<li class="note">open; no subprotocol; extensions: permessage-deflate`,
+		`<li class="note">open; protocol: chat; extensions: permessage-deflate`,
 		`<li class="out">hello from HeadlessChrome/`,
 		`<li class="in">hello from HeadlessChrome/`,
 	} {
@@ -100,7 +101,7 @@ func TestBrowser(t *testing.T) {
 	// The server's log: the page request, then the browser's handshake,
 	// the negotiated compression and the echo, under one label.
 	srv.log.waitFor(t, `#\d+ \* Not an upgrade request: served the test page`, serveWait)
-	m := srv.log.waitFor(t, `#\d+ \* Upgraded to WebSocket: no subprotocol, extension "permessage-deflate[^"]*"`, serveWait)
+	m := srv.log.waitFor(t, `#\d+ \* Upgraded to WebSocket: subprotocol "chat", extension "permessage-deflate[^"]*"`, serveWait)
 	label := strings.Fields(m)[0]
 	srv.log.waitFor(t, regexp.QuoteMeta(label)+` \* Closed after`, serveWait)
 	log := srv.log.String()
@@ -109,6 +110,8 @@ func TestBrowser(t *testing.T) {
 		`< User-Agent: Mozilla/5\.0 .*HeadlessChrome/`,
 		`< Upgrade: websocket`,
 		`< Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits`,
+		`< Sec-WebSocket-Protocol: superchat, chat`,
+		`> Sec-WebSocket-Protocol: chat`,
 		`> HTTP/1\.1 101 Switching Protocols`,
 		`> Sec-WebSocket-Extensions: permessage-deflate`,
 		`< hello from HeadlessChrome/[0-9.]+$`,

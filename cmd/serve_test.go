@@ -661,7 +661,7 @@ func TestServePage(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Errorf("got %d %q, want 200 text/html", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	for _, want := range []string{"new WebSocket(url)", `location.protocol === "https:" ? "wss://" : "ws://"`, "location.host + location.pathname", ".textContent ="} {
+	for _, want := range []string{"new WebSocket(url, protocols)", `location.protocol === "https:" ? "wss://" : "ws://"`, "location.host + location.pathname", ".textContent ="} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("page lacks %q", want)
 		}
