@@ -239,4 +239,3 @@ func TestCompressionThreshold(t *testing.T) {
 		}
 	}
 }
-
