@@ -3,6 +3,7 @@ package cmd_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -852,5 +853,67 @@ func TestServeWriteTimeout(t *testing.T) {
 	g.WriteMessage(websocket.TextMessage, []byte("next"))
 	if _, m, err := g.ReadMessage(); err != nil || string(m) != "next" {
 		t.Errorf("echo to the next client: %q, %v", m, err)
+	}
+}
+
+// listenCatcher discards a server log after picking the address out of
+// its "Listening" line.
+type listenCatcher struct {
+	once sync.Once
+	url  chan string
+}
+
+func (l *listenCatcher) Write(p []byte) (int, error) {
+	if m := regexp.MustCompile(`Listening on (ws://\S+/)`).FindSubmatch(p); m != nil {
+		l.once.Do(func() { l.url <- string(m[1]) })
+	}
+	return len(p), nil
+}
+
+// BenchmarkServeEcho measures round trips of 1 KiB text messages through
+// serve, from gorilla/websocket: with -q, with the full log (written to a
+// discarding writer), and with permessage-deflate.
+func BenchmarkServeEcho(b *testing.B) {
+	cases := []struct {
+		name     string
+		args     []string
+		compress bool
+	}{
+		{"quiet", []string{"-q"}, false},
+		{"logged", nil, false},
+		{"quiet-deflate", []string{"-q", "--deflate"}, true},
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx, cancel := context.WithCancel(context.Background())
+			lc := &listenCatcher{url: make(chan string, 1)}
+			done := make(chan int, 1)
+			go func() {
+				done <- cmd.MainContext(ctx, append([]string{"wsdbg", "serve", "--listen", "127.0.0.1:0"}, bc.args...), &cmd.IO{Out: lc, Err: io.Discard})
+			}()
+			defer func() { cancel(); <-done }()
+			var url string
+			select {
+			case url = <-lc.url:
+			case <-time.After(serveWait):
+				b.Fatal("serve did not listen")
+			}
+			c, _, err := (&websocket.Dialer{EnableCompression: bc.compress}).Dial(url, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			msg := []byte(strings.Repeat("0123456789abcdef", 64))
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := c.ReadMessage(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
