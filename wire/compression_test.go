@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -236,6 +237,46 @@ func TestCompressionThreshold(t *testing.T) {
 		hs, _ := parseFrames(t, w.all())
 		if len(hs) != 2 || hs[0].Rsv1 != tc.rsv1 || hs[1].Rsv1 {
 			t.Errorf("threshold %d, %d bytes: frames %v, want RSV1=%v on the first only", tc.threshold, tc.size, hs, tc.rsv1)
+		}
+	}
+}
+
+// TestOnFrameCompressed checks that OnFrame sees compressed frames as they
+// crossed the wire, while Read returns the inflated message, for messages
+// larger than the chunks the payload is read in.
+func TestOnFrameCompressed(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("compressible text, ", 20000) // 380000 bytes
+	c := deflateRaw(long)
+	half := len(c) / 2
+	for _, role := range roles {
+		in := encode(role, pf{wire.Header{Rsv1: true, Op: wire.OpText}, c[:half]}, fin(wire.OpPing, "p"), fin(wire.OpContinuation, c[half:]))
+		var seen []string
+		var raw []byte
+		cfg := wire.Config{Role: role, Deflate: &wire.DeflateParams{ServerNoContextTakeover: true, ClientNoContextTakeover: true},
+			OnFrame: func(d wire.Direction, h wire.Header, p []byte) {
+				seen = append(seen, fmt.Sprintf("%v %v rsv1=%v len=%d", d, h.Op, h.Rsv1, len(p)))
+				if h.Op.IsData() {
+					raw = append(raw, p...)
+				}
+			}}
+		conn := wire.NewConn(bufio.NewReader(bytes.NewReader(in)), io.Discard, cfg)
+		for _, want := range []string{"ping", "text"} {
+			m, err := conn.Read()
+			if err != nil || m.Op.String() != want {
+				t.Fatalf("%v: Read = %v, %v; want %s", role, m.Op, err, want)
+			}
+			if m.Op == wire.OpText && (string(m.Data) != long || !m.Compressed || m.Frames != 2) {
+				t.Fatalf("%v: message of %d bytes, compressed=%v, %d frames", role, len(m.Data), m.Compressed, m.Frames)
+			}
+		}
+		want := []string{
+			fmt.Sprintf("in text rsv1=true len=%d", half),
+			"in ping rsv1=false len=1",
+			fmt.Sprintf("in continuation rsv1=false len=%d", len(c)-half),
+		}
+		if !slices.Equal(seen, want) || string(raw) != c {
+			t.Fatalf("%v: OnFrame saw %q (payloads equal to the wire: %v), want %q", role, seen, string(raw) == c, want)
 		}
 	}
 }

@@ -65,6 +65,7 @@ func FuzzConnRead(f *testing.F) {
 		for _, tc := range compressedCases() {
 			if in := encode(role, tc.send...); len(in) < 4096 {
 				f.Add(in, byte(role)|2)
+				f.Add(in, byte(role)|2|16)
 			}
 		}
 	}
@@ -73,6 +74,14 @@ func FuzzConnRead(f *testing.F) {
 		cfg := wire.Config{Role: wire.Role(flags & 1), MaxMessageSize: limit}
 		if flags&2 != 0 {
 			cfg.Deflate = &wire.DeflateParams{ServerNoContextTakeover: flags&4 != 0, ClientNoContextTakeover: flags&8 != 0}
+		}
+		if flags&16 != 0 {
+			// Exercise the path that keeps compressed payloads for OnFrame.
+			cfg.OnFrame = func(d wire.Direction, h wire.Header, p []byte) {
+				if d != wire.DirIn || int64(len(p)) > h.Length {
+					t.Fatalf("OnFrame(%v, %v) with %d payload bytes", d, h, len(p))
+				}
+			}
 		}
 		c := wire.NewConn(bufio.NewReader(bytes.NewReader(data)), io.Discard, cfg)
 		for range 1000 {
