@@ -139,6 +139,11 @@ func (sc *serverConn) logExchange(b *logBlock, req *handshake.Request, reply *ha
 			neg = append(neg, fmt.Sprintf("extension %q", e))
 		}
 		b.note("Upgraded to WebSocket: " + strings.Join(neg, ", "))
+		if len(reply.Extensions) == 0 {
+			for _, why := range declinedOffers(req.Tokens("Sec-WebSocket-Extensions"), sc.s.opts.Deflate) {
+				b.note(why)
+			}
+		}
 	case reply.Page:
 		b.note(fmt.Sprintf("Not an upgrade request: served the test page (%d bytes)", len(reply.Body)))
 	default:
@@ -182,6 +187,27 @@ func (sc *serverConn) refuseUnreadable(b *logBlock, err error) {
 	}
 	sc.linger()
 	sc.note(fmt.Sprintf("Closed after answering %d", reply.Status))
+}
+
+// declinedOffers says why each extension offer was declined when none was
+// accepted (RFC 6455 §9.1).
+func declinedOffers(offers []string, deflate bool) []string {
+	var out []string
+	for _, o := range offers {
+		name, _, _ := strings.Cut(o, ";")
+		name = strings.TrimSpace(name)
+		switch {
+		case !strings.EqualFold(name, wire.DeflateExtension):
+			out = append(out, fmt.Sprintf("Declined extension offer %q: serve supports only %s", o, wire.DeflateExtension))
+		case !deflate:
+			out = append(out, fmt.Sprintf("Declined extension offer %q: start serve with --deflate to accept it", o))
+		default:
+			if _, err := wire.ParseDeflate(o); err != nil {
+				out = append(out, fmt.Sprintf("Declined extension offer: %v", err))
+			}
+		}
+	}
+	return out
 }
 
 // looksLikeHTTP reports whether the first bytes of a stream start an HTTP
