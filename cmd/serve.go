@@ -160,7 +160,6 @@ func runServe(ctx context.Context, o *IO, opts *serveOptions) error {
 
 // server is a running `wsdbg serve`.
 type server struct {
-	o        *IO
 	opts     *serveOptions
 	ln       net.Listener
 	url      string // ws:// or wss:// address clients use
@@ -168,7 +167,6 @@ type server struct {
 	sink     *logSink
 	paint    handshake.Painter
 	events   func(repl.Kind, string) string
-	escape   bool
 	respOpts handshake.ServerOptions
 
 	seq   atomic.Int64
@@ -198,7 +196,6 @@ func startServer(ctx context.Context, o *IO, opts *serveOptions, w io.Writer, tt
 		return nil, exitf(ExitFailure, "listen on %q: %v; pick another address or port (port 0 picks a free one)", opts.Listen, unwrapListenErr(err))
 	}
 	s := &server{
-		o:     o,
 		opts:  opts,
 		ln:    ln,
 		tls:   tlsConf != nil,
@@ -208,7 +205,6 @@ func startServer(ctx context.Context, o *IO, opts *serveOptions, w io.Writer, tt
 	}
 	s.paint = o.painter(opts.Color, tty)
 	s.events = o.sessionPaint(opts.Color, tty)
-	s.escape = true // the log shows network bytes: always escaped (SPEC §2)
 	s.respOpts = handshake.ServerOptions{Protocols: opts.Protocols, Page: page}
 	if opts.Deflate {
 		s.respOpts.AcceptExtensions = acceptDeflate
@@ -336,11 +332,13 @@ func (s *server) acceptLoop(ctx context.Context) {
 // shutdown asks every open connection to close with 1001 and waits for
 // them; each is dropped after closeGrace at the latest.
 func (s *server) shutdown() {
+	var leaving sync.WaitGroup
 	s.mu.Lock()
 	for sc := range s.conns {
-		go sc.goAway()
+		leaving.Go(sc.goAway)
 	}
 	s.mu.Unlock()
+	leaving.Wait()
 	s.wg.Wait()
 }
 
@@ -353,11 +351,8 @@ func (s *server) forget(sc *serverConn) {
 // wait blocks until the server has stopped and every connection is closed.
 func (s *server) wait() error {
 	<-s.done
-	if s.sink.err != nil && s.err == nil {
-		return exitf(ExitFailure, "write log: %v", s.sink.err)
+	if err := s.sink.failed(); err != nil && s.err == nil {
+		return exitf(ExitFailure, "write log: %v; is stdout still open?", err)
 	}
 	return s.err
 }
-
-// addr returns the address the server listens on.
-func (s *server) addr() net.Addr { return s.ln.Addr() }

@@ -27,9 +27,10 @@ type serverConn struct {
 	log   *lineWriter // nil with --quiet
 	start time.Time
 
-	mu      sync.Mutex
-	sess    *repl.Session // set once the upgrade is done
-	leaving bool          // the server is shutting down
+	mu        sync.Mutex
+	upgrading bool          // the 101 is chosen: the session will start
+	sess      *repl.Session // set once the session has started
+	leaving   bool          // the server is shutting down
 }
 
 func (s *server) newConn(c net.Conn) *serverConn {
@@ -76,6 +77,11 @@ func (sc *serverConn) serve(ctx context.Context) {
 	sc.c.SetReadDeadline(time.Time{})
 
 	reply := handshake.Respond(req, sc.s.respOpts)
+	if reply.Upgrade {
+		sc.mu.Lock()
+		sc.upgrading = true
+		sc.mu.Unlock()
+	}
 	sc.logExchange(b, req, reply)
 	sc.write(b)
 	if err := sc.writeAll(reply.Bytes()); err != nil {
@@ -316,7 +322,7 @@ func (sc *serverConn) session(br *bufio.Reader, reply *handshake.ServerReply) {
 	p := repl.NewPrinter(repl.PrinterConfig{
 		Out:       out,
 		Log:       out,
-		Escape:    sc.s.escape,
+		Escape:    true, // the log shows network bytes: always escaped (SPEC §2)
 		Binary:    repl.BinaryHex,
 		Verbose:   sc.s.opts.Verbose,
 		InMarker:  "< ",
@@ -403,13 +409,16 @@ func (sc *serverConn) isLeaving() bool {
 // goAway starts closing the connection because the server stops: a close
 // frame with 1001 (RFC 6455 §7.4.1) for a WebSocket, after which the
 // session waits closeGrace for the client's close; a connection still in
-// its opening handshake is dropped.
+// its opening handshake is dropped, unless its 101 is on the way.
 func (sc *serverConn) goAway() {
 	sc.mu.Lock()
 	sc.leaving = true
-	sess := sc.sess
+	sess, upgrading := sc.sess, sc.upgrading
 	sc.mu.Unlock()
-	if sess == nil {
+	switch {
+	case sess == nil && upgrading:
+		return // the session sees leaving as it starts, and sends 1001
+	case sess == nil:
 		sc.c.Close()
 		return
 	}

@@ -18,6 +18,13 @@ type logSink struct {
 	err error
 }
 
+// failed returns the first write error.
+func (s *logSink) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
 // Write makes the sink an io.Writer that others can share: demo gives it
 // to connect as stderr, so that both logs take turns on one stream.
 func (s *logSink) Write(b []byte) (int, error) {
