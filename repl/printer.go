@@ -141,11 +141,17 @@ type Printer struct {
 	done chan struct{}
 }
 
-// segment is a run of pending bytes for one stream.
+// segment is a run of pending bytes for one stream, followed by ext, a
+// payload written in place rather than copied (see appendDirect).
 type segment struct {
 	stream int
 	end    int
+	ext    []byte
 }
+
+// directSize is the payload size from which raw output is written from
+// the caller's buffer instead of being copied into the pending buffer.
+const directSize = 64 << 10
 
 const (
 	streamOut = iota
@@ -237,10 +243,10 @@ func (p *Printer) begin(stream int) ([]byte, bool) {
 // end records the event appended to b for stream and unlocks.
 func (p *Printer) end(stream int, b []byte) {
 	p.pending = b
-	if n := len(p.segs); n > 0 && p.segs[n-1].stream == stream {
+	if n := len(p.segs); n > 0 && p.segs[n-1].stream == stream && p.segs[n-1].ext == nil {
 		p.segs[n-1].end = len(b)
 	} else {
-		p.segs = append(p.segs, segment{stream, len(b)})
+		p.segs = append(p.segs, segment{stream: stream, end: len(b)})
 	}
 	big := len(b) >= 32<<10
 	p.mu.Unlock()
@@ -266,7 +272,7 @@ func (p *Printer) Flush() { p.signal() }
 func (p *Printer) Sync() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.pending) > 0 {
+	if len(p.pending) > 0 || len(p.segs) > 0 {
 		target := p.taken + 1
 		for p.written < target && !p.stopped() {
 			p.signal()
@@ -313,7 +319,7 @@ func (p *Printer) run() {
 		<-p.kick
 		for {
 			p.mu.Lock()
-			if len(p.pending) == 0 {
+			if len(p.pending) == 0 && len(p.segs) == 0 {
 				closed := p.closed
 				p.mu.Unlock()
 				if closed {
@@ -358,6 +364,11 @@ func (p *Printer) write(buf []byte, segs []segment) error {
 			}
 		}
 		start = s.end
+		if len(s.ext) > 0 {
+			if _, err := p.streams[s.stream].Write(s.ext); err != nil && first == nil {
+				first = fmt.Errorf("write output: %w", err)
+			}
+		}
 	}
 	return first
 }
@@ -399,6 +410,16 @@ func (p *Printer) Message(dir wire.Direction, m wire.Message) {
 	}
 	b = p.appendStamp(b)
 	b = append(b, mark...)
+	direct := len(m.Data) >= directSize && (m.Op == wire.OpText && !p.cfg.Escape || m.Op == wire.OpBinary && p.cfg.Binary == BinaryRaw)
+	if direct {
+		b = p.appendDirect(streamOut, b, m.Data)
+		if m.Op == wire.OpText {
+			b, _ = p.begin(streamOut)
+			b = append(b, '\n')
+			p.end(streamOut, b)
+		}
+		return
+	}
 	if m.Op == wire.OpText {
 		if p.cfg.Escape {
 			b = handshake.AppendEscaped(b, m.Data)
@@ -421,6 +442,22 @@ func (p *Printer) Message(dir wire.Direction, m wire.Message) {
 		}
 	}
 	p.end(streamOut, b)
+}
+
+// appendDirect ends the event begun in b with data written from the
+// caller's buffer, without a copy, and waits until it is written, since
+// the caller may reuse data when this returns. Large raw messages take
+// this path: copying them would cost more than the wait.
+func (p *Printer) appendDirect(stream int, b, data []byte) []byte {
+	p.pending = b
+	p.segs = append(p.segs, segment{stream: stream, end: len(b), ext: data})
+	target := p.taken + 1
+	for p.written < target && !p.stopped() {
+		p.signal()
+		p.cond.Wait()
+	}
+	p.mu.Unlock()
+	return nil
 }
 
 // Control prints a ping or pong frame.

@@ -439,3 +439,41 @@ func BenchmarkPrinterText(b *testing.B) {
 		})
 	}
 }
+
+// TestPrinterLargeMessages covers large payloads, which raw output writes
+// from the caller's buffer: order is kept and the buffer may be reused as
+// soon as Message returns.
+func TestPrinterLargeMessages(t *testing.T) {
+	t.Parallel()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 8<<10) // 128 KiB
+	for _, cfg := range []repl.PrinterConfig{{}, {Escape: true}, {Binary: repl.BinaryBase64}} {
+		var out syncBuffer
+		cfg.Out = &out
+		p := repl.NewPrinter(cfg)
+		buf := bytes.Clone(big)
+		var want bytes.Buffer
+		for i := range 4 {
+			p.Message(wire.DirIn, wire.Message{Op: wire.OpText, Data: []byte(fmt.Sprint("small ", i))})
+			fmt.Fprintf(&want, "small %d\n", i)
+			p.Message(wire.DirIn, wire.Message{Op: wire.OpText, Data: buf})
+			want.Write(big)
+			want.WriteByte('\n')
+			p.Message(wire.DirIn, wire.Message{Op: wire.OpBinary, Data: buf})
+			if cfg.Binary == repl.BinaryBase64 {
+				want.WriteString(base64.StdEncoding.EncodeToString(big) + "\n")
+			} else {
+				want.Write(big)
+			}
+			for j := range buf {
+				buf[j] = 'X' // the caller reuses its buffer
+			}
+			copy(buf, big)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != want.String() {
+			t.Errorf("%+v: output differs (%d bytes, want %d)", cfg, len(out.String()), want.Len())
+		}
+	}
+}
