@@ -15,6 +15,24 @@ import (
 // with no_context_takeover. Each benchmark cycles through different
 // messages, so context takeover does not get to compress a repeat. SetBytes
 // is the uncompressed size; "ratio" is compressed/uncompressed.
+//
+// Figures that chose the implementations (deflate_codec.go), MB/s on a
+// shared 2-core AMD EPYC under load, so only the large differences count;
+// takeover / no_context_takeover:
+//
+//	                  compress/flate            klauspost/compress
+//	compress 125 B    10 / 19  (ratio 0.81)     31 / 32  (ratio 1.05: stored)
+//	compress 1 KiB    65 / 62  (0.39 / 0.43)    52 / 62  (0.35 / 0.44)
+//	compress 64 KiB   100 / 129                 107 / 144
+//	compress 1 MiB    122 / 54                  188 / 134
+//	inflate 125 B     21 / 53                   123 / 647
+//	inflate 1 KiB     149 / 116                 80 / 102
+//	inflate 64 KiB    243 / 243 (6 allocs)      228 / 206 (0 allocs)
+//	inflate 1 MiB     125 / 118 (78 allocs)     134 / 180 (1 alloc)
+//	one connection    1.28 MB, 26 allocs        0.89 MB, 20 allocs  (BenchmarkDeflateSetup)
+//
+// Steady state is 0 allocs/op for both below 1 MiB; the 1 MiB inflate
+// allocates the compressed-input buffer, which is not kept past 64 KiB.
 
 var deflateBenchSizes = []struct {
 	name string
