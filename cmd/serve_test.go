@@ -409,9 +409,10 @@ func readServerFrame(t *testing.T, br *bufio.Reader) (byte, []byte) {
 // TestServeBadInput: the server answers broken clients per RFC, frees the
 // connection within bounded time and keeps serving others.
 func TestServeBadInput(t *testing.T) {
-	srv := startServe(t, "--head-timeout", "300ms")
+	srv := startServe(t)
 
 	t.Run("slowloris", func(t *testing.T) {
+		srv := startServe(t, "--head-timeout", "300ms")
 		c, err := net.DialTimeout("tcp", srv.addr, serveWait)
 		if err != nil {
 			t.Fatal(err)
