@@ -826,3 +826,21 @@ func TestInteractiveStartedSession(t *testing.T) {
 	}
 	fs.allFrames()
 }
+
+// TestInteractiveCloseTimeout checks that the wait for the server's close
+// after Ctrl-D is bounded by the session's close timeout.
+func TestInteractiveCloseTimeout(t *testing.T) {
+	repl.CheckNoLeaks(t)
+	fs, client := newFrameServer(t)
+	fs.replyClose = false
+	ed := newFakeEditor(t, step{err: io.EOF})
+	err := runREPL(t, client, ed, repl.SessionConfig{CloseTimeout: 50 * time.Millisecond}, repl.PrinterConfig{})
+	if err != nil {
+		t.Errorf("Interactive() = %v, want nil: our close was sent, the server just did not answer", err)
+	}
+	inOrder(t, ed.output(), "> close 1000", "no close frame from the server within 50ms")
+	frames := fs.allFrames()
+	if len(frames) != 1 || frames[0].h.Op != wire.OpClose {
+		t.Errorf("server received %v, want one close frame", frames)
+	}
+}
