@@ -168,6 +168,9 @@ func TestRequestFile(t *testing.T) {
 	if res.Class != handshake.ClassOK {
 		t.Errorf("Class = %v, want OK (request warnings do not fail)", res.Class)
 	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "-H, --omit") {
+		t.Errorf("notes %q do not say that -H does not apply", res.Notes)
+	}
 }
 
 func TestUsageErrors(t *testing.T) {

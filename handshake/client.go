@@ -141,6 +141,9 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 		}
 	}
 	res.Request = ParseRequest(raw)
+	if file != nil && shapes(o) {
+		res.Notes = append(res.Notes, "--request-file is sent as it is: -H, --omit, -p, -x, --deflate, --key, --origin and --ws-version do not apply")
+	}
 	if file != nil && len(res.Request.Raw) > 0 {
 		if n := len(file) - headLen(file); n > 0 {
 			res.Notes = append(res.Notes, fmt.Sprintf("--request-file has %d bytes after the head; they are sent too", n))
@@ -249,6 +252,13 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 	conn.SetDeadline(time.Time{})
 	res.Conn, res.Reader = conn, br
 	return res, nil
+}
+
+// shapes reports whether o asks for request shaping that --request-file
+// bypasses.
+func shapes(o *Options) bool {
+	return len(o.Headers) > 0 || len(o.Omit) > 0 || len(o.Protocols) > 0 || len(o.Extensions) > 0 ||
+		o.Deflate || o.Key != "" || o.Origin != "" || o.Version != "" || o.SplitHeaders
 }
 
 // maxPartial caps the bytes of a failed response kept for the transcript.
