@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/wsdbg/wsdbg/handshake"
 	"github.com/wsdbg/wsdbg/wire"
 )
 
@@ -57,6 +58,8 @@ func Interactive(ctx context.Context, s *Session, cfg InteractiveConfig) error {
 			host = a.String()
 		}
 	}
+	// The Host header is whatever the user sent: escape it like network text.
+	host = string(handshake.AppendEscaped(nil, []byte(host)))
 	r := &interactive{s: s, p: s.Printer(), host: host}
 	ed := cfg.Editor
 	if ed == nil {
@@ -69,6 +72,7 @@ func Interactive(ctx context.Context, s *Session, cfg InteractiveConfig) error {
 		}
 		rl, err := newReadlineEditor(cfg.In, cfg.Out, errOut, r.prompt(false), cfg.HistoryFile)
 		if err != nil {
+			s.Abort()
 			return err
 		}
 		ed = rl

@@ -844,3 +844,27 @@ func TestInteractiveCloseTimeout(t *testing.T) {
 		t.Errorf("server received %v, want one close frame", frames)
 	}
 }
+
+// TestInteractivePromptEscapesHost checks that a Host header with control
+// bytes (the user's own -H) cannot drive the terminal from the prompt.
+func TestInteractivePromptEscapesHost(t *testing.T) {
+	repl.CheckNoLeaks(t)
+	fs, client := newFrameServer(t)
+	p := repl.NewPrinter(repl.PrinterConfig{Out: io.Discard})
+	defer p.Close()
+	s := repl.NewSession(client, nil, repl.SessionConfig{Role: wire.RoleClient, Printer: p, CloseTimeout: wait})
+	ed := newFakeEditor(t, step{err: io.EOF})
+	if err := repl.Interactive(context.Background(), s, repl.InteractiveConfig{Editor: ed, Host: "evil\x1b[2J"}); err != nil {
+		t.Errorf("Interactive() = %v", err)
+	}
+	fs.allFrames()
+	ed.mu.Lock()
+	prompts := strings.Join(ed.prompts, "|")
+	ed.mu.Unlock()
+	if prompts != `ws evil\x1b[2J> |ws evil\x1b[2J (closing)> ` {
+		t.Errorf("prompts = %q", prompts)
+	}
+	if strings.Contains(ed.output(), "\x1b") {
+		t.Errorf("raw ESC on the screen: %q", ed.output())
+	}
+}
