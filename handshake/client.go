@@ -48,10 +48,14 @@ func Do(ctx context.Context, o *Options) (*Result, error) {
 		}
 	}
 	var hops []*Result
+	first, cur := HostPort(u), o
 	for {
-		res, err := exchange(ctx, u, o, file)
+		res, err := exchange(ctx, u, cur, file)
 		if err != nil {
 			return nil, err
+		}
+		if cur != o {
+			res.Notes = append(res.Notes, fmt.Sprintf("Not sending the -H credentials (Authorization, Cookie) to %s after a redirect from %s", HostPort(u), first))
 		}
 		next, why := redirectTarget(res, u, o)
 		if next == nil || len(hops) == MaxRedirects {
@@ -72,7 +76,30 @@ func Do(ctx context.Context, o *Options) (*Result, error) {
 		res.Diagnostics = append(kept, Diag("redirect", "%d %s: following Location %q to %s", res.Response.Status, res.Response.Reason, why, shownURL(next, o.ShowSecrets)))
 		hops = append(hops, res)
 		u = next
+		cur = o
+		if HostPort(u) != first {
+			cur = withoutCredentials(o)
+		}
 	}
+}
+
+// withoutCredentials returns o, or a copy without -H fields that carry
+// credentials when it has some: like curl, wsdbg does not send them to
+// another host a redirect points to.
+func withoutCredentials(o *Options) *Options {
+	var kept []string
+	for _, h := range o.Headers {
+		name, _, _ := ParseHeader(h)
+		if !isSecret(name) {
+			kept = append(kept, h)
+		}
+	}
+	if len(kept) == len(o.Headers) {
+		return o
+	}
+	c := *o
+	c.Headers = kept
+	return &c
 }
 
 // shownURL is u for transcripts and documents: its password replaced by

@@ -307,7 +307,7 @@ func TestRedirects(t *testing.T) {
 	hop2 := startRaw(t, write("HTTP/1.1 301 Moved Permanently\r\nLocation: "+final.url("/final")+"\r\n\r\n"))
 	hop1 := startRaw(t, write("HTTP/1.1 302 Found\r\nLocation: http://"+hop2.addr+"/two?x=1\r\n\r\n"))
 
-	res := run(t, &handshake.Options{URL: hop1.url("/one"), Location: true})
+	res := run(t, &handshake.Options{URL: hop1.url("/one"), Location: true, Headers: []string{"Authorization: Bearer t0ken", "X-Keep: 1"}})
 	if res.Class != handshake.ClassOK || len(res.Redirects) != 2 {
 		t.Fatalf("Class %v with %d redirects, want OK after 2", res.Class, len(res.Redirects))
 	}
@@ -320,6 +320,16 @@ func TestRedirects(t *testing.T) {
 	}
 	if h, _ := res.Request.Get("Host"); h != final.addr {
 		t.Errorf("final Host = %q, want %q", h, final.addr)
+	}
+	// Credentials from -H stay with the first host; other fields follow.
+	if _, ok := res.Redirects[0].Request.Get("Authorization"); !ok {
+		t.Error("first hop lacks the -H Authorization")
+	}
+	if _, ok := res.Request.Get("Authorization"); ok || !strings.Contains(string(res.Request.Raw), "X-Keep: 1") {
+		t.Errorf("request after a cross-host redirect: %q", res.Request.Raw)
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "Not sending the -H credentials") {
+		t.Errorf("notes %q do not say credentials were dropped", res.Notes)
 	}
 
 	// Without --location the 3xx is the answer.
