@@ -65,7 +65,7 @@ func newReadlineEditor(in io.Reader, out, errOut io.Writer, prompt, historyFile 
 		Stderr:                 errOut,
 		AutoComplete:           completer{},
 		InterruptPrompt:        "^C",
-		EOFPrompt:              "\n", // readline prints nothing; the REPL says what happens
+		EOFPrompt:              "\n", // "\n" means no "^D": readline only ends the line
 		HistoryLimit:           historyLimit,
 		FuncIsTerminal:         func() bool { return true },
 		FuncMakeRaw:            e.term.makeRaw,
