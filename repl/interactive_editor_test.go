@@ -83,6 +83,7 @@ func TestReadlineEditor(t *testing.T) {
 		{"hello\r", "hello", nil},
 		{"/ping x\r", "/ping x", nil},
 		{"partial\x03", "partial", ErrInterrupt},
+		{"/he\t\r", "/help", nil},         // Tab completes a command
 		{"\x1a/text z\r", "/text z", nil}, // Ctrl-Z is ignored
 		{"/text z\r", "/text z", nil},     // a repeat is not stored twice
 		{"\x04", "", io.EOF},
@@ -133,7 +134,7 @@ func TestReadlineEditor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "old line\n\nhello\n/ping x\n/text z\ntyping!\n"; string(data) != want {
+	if want := "old line\n\nhello\n/ping x\n/help\n/text z\ntyping!\n"; string(data) != want {
 		t.Errorf("history file = %q, want %q", data, want)
 	}
 	if fi, err := os.Stat(hist); err == nil && fi.Mode().Perm() != 0o600 {
