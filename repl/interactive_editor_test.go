@@ -80,6 +80,7 @@ func TestReadlineEditor(t *testing.T) {
 		wantErr  error
 	}
 	steps := []step{
+		{"\x1b[A\r", "old line", nil}, // Up recalls the history file
 		{"hello\r", "hello", nil},
 		{"/ping x\r", "/ping x", nil},
 		{"partial\x03", "partial", ErrInterrupt},
