@@ -103,7 +103,7 @@ type PrinterConfig struct {
 	// Now is the clock for timestamps and JSON times; nil means time.Now.
 	Now func() time.Time
 	// MaxPending bounds the bytes formatted but not yet written before a
-	// caller waits; 0 means 1 MiB. A single event is never split.
+	// caller waits; 0 means 256 KiB. A single event is never split.
 	MaxPending int
 }
 
@@ -141,6 +141,10 @@ type Printer struct {
 	done chan struct{}
 }
 
+// defaultMaxPending is the default PrinterConfig.MaxPending: batches of
+// this size already make the cost of a write negligible.
+const defaultMaxPending = 256 << 10
+
 // segment is a run of pending bytes for one stream, followed by ext, a
 // payload written in place rather than copied (see appendDirect).
 type segment struct {
@@ -166,7 +170,7 @@ func NewPrinter(cfg PrinterConfig) *Printer {
 		p.now = time.Now
 	}
 	if p.maxPend <= 0 {
-		p.maxPend = 1 << 20
+		p.maxPend = defaultMaxPending
 	}
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
@@ -191,8 +195,8 @@ func NewPrinter(cfg PrinterConfig) *Printer {
 	p.cond = sync.NewCond(&p.mu)
 	p.kick = make(chan struct{}, 1)
 	p.done = make(chan struct{})
-	p.pending = make([]byte, 0, 64<<10)
-	p.spare = make([]byte, 0, 64<<10)
+	p.pending = make([]byte, 0, p.maxPend+4<<10)
+	p.spare = make([]byte, 0, p.maxPend+4<<10)
 	go p.run()
 	return p
 }
@@ -340,10 +344,11 @@ func (p *Printer) run() {
 			if err != nil && p.err == nil {
 				p.err = err
 			}
-			if cap(buf) <= 4*p.maxPend {
+			if cap(buf) <= 2*p.maxPend {
 				p.spare = buf[:0]
 			} else {
-				p.spare = make([]byte, 0, 64<<10)
+				// A huge event grew it: let it go.
+				p.spare = make([]byte, 0, p.maxPend+4<<10)
 			}
 			p.spareS = segs[:0]
 			p.written++
