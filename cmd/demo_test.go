@@ -108,7 +108,9 @@ func TestDemoREPL(t *testing.T) {
 	screen.waitFor(t, `✓ accept-ok`, serveWait)
 	time.Sleep(100 * time.Millisecond) // let the prompt settle
 	ptmx.Write([]byte("echo me\r"))
-	screen.waitFor(t, `< echo me`, serveWait)
+	// The echo, then the prompt drawn again below it.
+	screen.waitFor(t, `< echo me\r\n.*ws 127\.0\.0\.1:\d+> `, serveWait)
+	time.Sleep(50 * time.Millisecond)
 	ptmx.Write([]byte{0x04}) // Ctrl-D
 	select {
 	case c := <-code:
