@@ -457,6 +457,35 @@ func TestSendVerbose(t *testing.T) {
 	if q.code != 0 || q.err != "" || q.out != "reply\n" {
 		t.Errorf("-q: exit %d, stdout %q, stderr %q", q.code, q.out, q.err)
 	}
+	qv := run(t, nil, "send", "-q", "-v", "--count", "1", url, "hello")
+	if qv.code != 0 || strings.Contains(qv.err, "GET /") || !strings.Contains(qv.err, "> frame FIN=1") {
+		t.Errorf("-q -v: exit %d, want frame lines without the transcript; stderr:\n%s", qv.code, qv.err)
+	}
+}
+
+// TestSendHandshakeFlags checks that the handshake flags reach the
+// server through send.
+func TestSendHandshakeFlags(t *testing.T) {
+	reqs := make(chan string, 1)
+	url := handServer{serve: func(c *handConn) {
+		reqs <- string(c.req.Raw)
+		echoServe(c)
+	}}.start(t)
+	r := run(t, nil, "send", "-q", "-H", "X-Trace: a, b", "-p", "chat", "-p", "superchat", "--origin", "http://example.test",
+		"--key", "dGhlIHNhbXBsZSBub25jZQ==", "--omit", "Sec-WebSocket-Version", "--deflate", url, "x", "--expect", "x")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	req := <-reqs
+	for _, want := range []string{"X-Trace: a, b\r\n", "Sec-WebSocket-Protocol: chat, superchat\r\n", "Origin: http://example.test\r\n",
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"} {
+		if !strings.Contains(req, want) {
+			t.Errorf("request lacks %q:\n%s", want, req)
+		}
+	}
+	if strings.Contains(req, "Sec-WebSocket-Version") {
+		t.Errorf("--omit Sec-WebSocket-Version ignored:\n%s", req)
+	}
 }
 
 // TestSendEarlyData: the server sends a frame in the same write as its

@@ -171,7 +171,9 @@ func newSessionPrinter(o *IO, opts *sessionOptions, hideData bool) *repl.Printer
 		Now:        o.Now,
 		Paint:      o.sessionPaint(opts.Color, o.ErrTTY),
 	}
-	if !opts.Quiet && !opts.JSON {
+	// -q drops the notes; -v asks for frame lines, which then go out with
+	// the control frames even under -q.
+	if !opts.JSON && (!opts.Quiet || opts.Verbose) {
 		cfg.Log = o.Err
 	}
 	if opts.BinaryOut != "" {
