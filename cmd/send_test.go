@@ -655,3 +655,16 @@ func TestSendUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSendColor: --color always colors the session lines on stderr, never
+// the messages on stdout; --color never and NO_COLOR leave them plain.
+func TestSendColor(t *testing.T) {
+	url := handServer{serve: echoServe}.start(t)
+	for _, mode := range []string{"always", "never"} {
+		r := run(t, nil, "send", "--color", mode, "--count", "1", url, "x")
+		colored := strings.Contains(r.err, "\x1b[33m> close 1000")
+		if r.code != 0 || colored != (mode == "always") || strings.Contains(r.out, "\x1b") {
+			t.Errorf("--color %s: exit %d, stdout %q, stderr:\n%q", mode, r.code, r.out, r.err)
+		}
+	}
+}
