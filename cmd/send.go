@@ -22,6 +22,9 @@ func init() { register(newSendCommand) }
 // message when neither --count nor --wait says otherwise (SPEC §1.3).
 const defaultReplyWait = time.Second
 
+// maxWholeStdin bounds --stdin-mode whole, which holds stdin in memory.
+const maxWholeStdin = 1 << 30
+
 // sendOptions are the options of one `wsdbg send` run.
 type sendOptions struct {
 	sessionOptions
@@ -188,9 +191,12 @@ func runSend(ctx context.Context, o *IO, opts *sendOptions) error {
 			return s.Flush()
 		}
 		if opts.StdinMode == "whole" {
-			data, err := io.ReadAll(io.LimitReader(o.In, 1<<30))
+			data, err := io.ReadAll(io.LimitReader(o.In, maxWholeStdin+1))
 			if err != nil {
 				return exitf(ExitFailure, "read stdin: %v", err)
+			}
+			if len(data) > maxWholeStdin {
+				return exitf(ExitFailure, "stdin is over %d bytes, too much for one message with --stdin-mode whole; send it in lines, or with --file", maxWholeStdin)
 			}
 			if op == wire.OpText && !isUTF8(string(data)) {
 				return exitf(ExitFailure, "stdin is not valid UTF-8, which a text message must be (RFC 6455 §5.6); add --binary")
