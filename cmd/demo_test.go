@@ -110,7 +110,7 @@ func TestDemoREPL(t *testing.T) {
 	ptmx.Write([]byte("echo me\r"))
 	screen.waitFor(t, `< echo me\r\n`, serveWait)
 	time.Sleep(200 * time.Millisecond) // let the line editor settle
-	ptmx.Write([]byte{0x04})            // Ctrl-D
+	ptmx.Write([]byte{0x04})           // Ctrl-D
 	select {
 	case c := <-code:
 		if c != 0 {
