@@ -101,10 +101,12 @@ func TestDemoREPL(t *testing.T) {
 		},
 	}
 	code := make(chan int, 1)
-	serveMainMu.Lock()
-	go func() { code <- cmd.Main([]string{"wsdbg", "demo"}, o) }()
-	screen.waitFor(t, `\* Demo: wsdbg serve is listening on ws://127\.0\.0\.1:\d+/`, serveWait)
-	serveMainMu.Unlock()
+	func() {
+		serveMainMu.Lock() // until demo has parsed its flags
+		defer serveMainMu.Unlock()
+		go func() { code <- cmd.Main([]string{"wsdbg", "demo"}, o) }()
+		screen.waitFor(t, `\* Demo: wsdbg serve is listening on ws://127\.0\.0\.1:\d+/`, serveWait)
+	}()
 	screen.waitFor(t, `✓ accept-ok`, serveWait)
 	time.Sleep(100 * time.Millisecond) // let the prompt settle
 	ptmx.Write([]byte("echo me\r"))
