@@ -15,8 +15,8 @@
 // reads, prints, answers pings (RFC 6455 §5.5.2) and the peer's close
 // (§5.5.1), sends close 1002/1007/1009 when the peer breaks the protocol,
 // and classifies how the session ended; any number of goroutines send.
-// Frames queued by senders are flushed whenever the reader is about to
-// wait for the network.
+// Echoes are queued and flushed whenever the reader is about to wait for
+// the network, so bursts cost one write and lock-step peers wait for none.
 //
 // On a Session run the modes: RunLines (line mode: stdin lines become text
 // messages), RunEcho (mirror mode, either role) and the interactive REPL.

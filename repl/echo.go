@@ -34,6 +34,6 @@ func (s *Session) echo(m wire.Message) {
 	if err := s.conn.QueueMessage(m.Op, m.Data); err != nil {
 		return
 	}
-	s.queued.Store(true)
+	s.echoQueued.Store(true)
 	s.sent(m.Op, m.Data, 1)
 }

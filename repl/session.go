@@ -58,15 +58,18 @@ type SessionConfig struct {
 // on other goroutines send messages through it. Line mode, echo mode, the
 // interactive REPL and the server all run on a Session.
 //
-// The read side flushes queued frames and pending output whenever it is
-// about to wait for the network, so senders may queue freely.
+// The reading goroutine flushes its own queued frames (echoes) and the
+// printer's pending output whenever it is about to wait for the network.
+// It never waits for another sender's write: a sender blocked on a full
+// socket must not stop the reading that lets the peer drain it.
 type Session struct {
 	cfg  SessionConfig
 	nc   net.Conn
 	conn *wire.Conn
 	p    *Printer
 
-	queued        atomic.Bool  // frames queued in conn, not yet flushed
+	queued        atomic.Bool  // frames queued by Queue, not yet flushed
+	echoQueued    atomic.Bool  // frames queued by the reading goroutine (echo)
 	outCompressed atomic.Bool  // RSV1 of the last data frame written
 	received      atomic.Int64 // data messages received
 
@@ -117,8 +120,8 @@ func NewSession(nc net.Conn, br *bufio.Reader, cfg SessionConfig) *Session {
 
 // sessionReader reads the connection for the wire.Conn: first the early
 // data, then the socket. Before each read that may block it flushes the
-// frames queued by senders and the printer's pending output: the moment
-// the input runs dry is the moment to write.
+// echoes the reading goroutine queued and the printer's pending output:
+// the moment the input runs dry is the moment to write.
 type sessionReader struct {
 	s     *Session
 	early []byte
@@ -131,7 +134,7 @@ func (r *sessionReader) Read(p []byte) (int, error) {
 		r.early = r.early[n:]
 		return n, nil
 	}
-	if r.s.queued.Swap(false) {
+	if r.s.echoQueued.Swap(false) {
 		_ = r.s.conn.Flush() // a write error is sticky and surfaces on the next write
 	}
 	r.s.p.Flush()
@@ -224,8 +227,8 @@ func (s *Session) Send(op wire.Opcode, data []byte) error {
 }
 
 // Queue sends one data message without flushing: the frame is written
-// with the next Flush, by the reading goroutine when it next waits for
-// the network, or when 64 KiB are pending.
+// with the next Flush or other write of the session, or as soon as 64 KiB
+// are pending. The caller must Flush when it stops sending for a while.
 func (s *Session) Queue(op wire.Opcode, data []byte) error {
 	if err := s.conn.QueueMessage(op, data); err != nil {
 		return s.writeErr(err)
