@@ -94,7 +94,8 @@ func runConnect(ctx context.Context, o *IO, opts *connectOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	interactive := !opts.Echo && o.InTTY
+	// --json is for programs: it keeps line mode even on a terminal.
+	interactive := !opts.Echo && !opts.JSON && o.InTTY
 	// Echo mode prints no message unless asked (-v or --json): a
 	// conformance run sends thousands.
 	hide := opts.Echo && !opts.Verbose && !opts.JSON

@@ -466,3 +466,23 @@ func TestConnectNoGoroutineLeak(t *testing.T) {
 		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestConnectJSONOnTerminal: --json keeps line mode when stdin is a
+// terminal, so the REPL never mixes with NDJSON.
+func TestConnectJSONOnTerminal(t *testing.T) {
+	url := handServer{serve: echoServe}.start(t)
+	o, out, errb := sessionIO(strings.NewReader("typed\n"), false)
+	o.InTTY = true
+	if code := runWsdbg(t, o, "connect", "--json", url); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	n := 0
+	for _, e := range parseEvents(t, out.String()) {
+		if e.Event == "message" && *e.Data == "typed" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("want the line sent and echoed as events, got:\n%s", out.String())
+	}
+}
