@@ -241,6 +241,10 @@ func (p *Printer) begin(stream int) ([]byte, bool) {
 		p.signal()
 		p.cond.Wait()
 	}
+	if p.closed {
+		p.mu.Unlock()
+		return nil, false
+	}
 	return p.pending, true
 }
 
