@@ -35,7 +35,7 @@ func newDemoCommand(o *IO) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "deflate", Usage: "negotiate permessage-deflate (both sides)"},
 			&cli.BoolFlag{Name: "server-log", Usage: "print the server's log on stderr too, each line starting with \"server\""},
-			&cli.StringFlag{Name: "color", Value: "auto", Usage: "color the output: auto, always or never"},
+			&cli.StringFlag{Name: "color", Value: "auto", Usage: "color the output: `MODE` auto (on a terminal, unless NO_COLOR is set), always or never"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
