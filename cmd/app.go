@@ -45,14 +45,20 @@ func MainContext(ctx context.Context, args []string, o *IO) int {
 
 func newApp(o *IO) *cli.App {
 	app := &cli.App{
-		Name:                 "wsdbg",
-		Usage:                "WebSocket client and handshake debugger",
-		UsageText:            "wsdbg COMMAND [options] URL ...",
-		Description:          "Crafts any WebSocket upgrade request, prints the exchange as it crossed the wire with diagnostics, and then lets you use the connection.",
-		Reader:               o.In,
-		Writer:               o.Out,
-		ErrWriter:            o.Err,
-		HideHelpCommand:      true,
+		Name:            "wsdbg",
+		Usage:           "WebSocket client and handshake debugger",
+		UsageText:       "wsdbg COMMAND [options] URL ...",
+		Description:     "Crafts any WebSocket upgrade request, prints the exchange as it crossed the wire with diagnostics, and then lets you use the connection.",
+		Reader:          o.In,
+		Writer:          o.Out,
+		ErrWriter:       o.Err,
+		HideHelpCommand: true,
+		// urfave/cli's package-level HelpFlag is written to by every run
+		// that applies it, which races when several runs share a process
+		// (demo, tests). Each run gets its own help flag instead; the
+		// library still finds it by name and prints the help.
+		HideHelp:             true,
+		Flags:                []cli.Flag{newHelpFlag()},
 		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError:         onUsageError,
@@ -63,6 +69,8 @@ func newApp(o *IO) *cli.App {
 	for _, f := range registry {
 		c := f(o)
 		c.OnUsageError = onUsageError
+		c.HideHelp = true
+		c.Flags = append(c.Flags, newHelpFlag())
 		app.Commands = append(app.Commands, c)
 	}
 	sort.Slice(app.Commands, func(i, j int) bool { return app.Commands[i].Name < app.Commands[j].Name })
@@ -78,6 +86,11 @@ func newApp(o *IO) *cli.App {
 		return usageErrorf("unknown command %q; the commands are %s (try 'wsdbg --help')", c.Args().First(), strings.Join(names, ", "))
 	}
 	return app
+}
+
+// newHelpFlag returns a fresh -h/--help flag for one run.
+func newHelpFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help"}
 }
 
 func onUsageError(c *cli.Context, err error, isSubcommand bool) error {

@@ -26,7 +26,7 @@ func newVersionCommand(o *IO) *cli.Command {
 		Usage: "print the version of wsdbg and the Go toolchain it was built with",
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("version takes no arguments, got %q", c.Args().First())
+				return usageErrorf("version takes no arguments, got %q; run 'wsdbg version' alone", c.Args().First())
 			}
 			_, err := fmt.Fprintf(o.Out, "wsdbg %s %s %s/%s\n", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
