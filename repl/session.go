@@ -307,6 +307,7 @@ func (s *Session) Close(code wire.CloseCode, reason string) error {
 	}
 	s.closeSent = true
 	s.queued.Store(false)
+	s.boundWrites()
 	err := s.conn.WriteClose(code, reason)
 	if err == nil {
 		s.p.CloseFrame(wire.DirOut, code, code != 0, reason)
@@ -319,6 +320,13 @@ func (s *Session) Close(code wire.CloseCode, reason string) error {
 		return s.writeErr(err)
 	}
 	return nil
+}
+
+// boundWrites puts a deadline on writes once the session is closing, so
+// that a peer that stopped reading cannot hold a writer, and with it the
+// write lock the close frame needs, beyond the close timeout.
+func (s *Session) boundWrites() {
+	_ = s.nc.SetWriteDeadline(time.Now().Add(s.cfg.CloseTimeout))
 }
 
 // Abort ends the session at once by closing the connection, without a
@@ -397,6 +405,7 @@ func (s *Session) peerClosed(m wire.Message) error {
 	s.p.CloseFrame(wire.DirIn, m.CloseCode, m.HasCode, m.CloseReason)
 	if !s.closeSent {
 		s.closeSent = true
+		s.boundWrites()
 		code := wire.CloseCode(0)
 		if m.HasCode {
 			code = m.CloseCode
@@ -438,6 +447,7 @@ func (s *Session) readFailed(err error) error {
 		s.mu.Lock()
 		if !s.closeSent {
 			s.closeSent = true
+			s.boundWrites()
 			if werr := s.conn.WriteClose(pe.Code, closeReason(pe)); werr == nil {
 				s.p.CloseFrame(wire.DirOut, pe.Code, true, closeReason(pe))
 			}
