@@ -29,6 +29,13 @@ func (r *sessionRand) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func init() {
+	// -update rewrites golden files; another test file may define it too.
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files in testdata")
+	}
+}
+
 var portRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 
 // TestSessionGolden compares the whole output of a scripted exchange —
