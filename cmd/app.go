@@ -31,7 +31,7 @@ func Main(args []string, o *IO) int {
 func MainContext(ctx context.Context, args []string, o *IO) int {
 	o.fill()
 	app := newApp(o)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, interleavedArgs(app, args))
 	if err == nil {
 		return ExitOK
 	}
