@@ -74,11 +74,7 @@ func newConnectCommand(o *IO) *cli.Command {
 
 // connectFromFlags reads the connect flags and the URL argument.
 func connectFromFlags(c *cli.Context, o *IO) (*connectOptions, error) {
-	args, err := trailingFlags(c)
-	if err != nil {
-		return nil, err
-	}
-	if len(args) > 1 {
+	if args := c.Args().Slice(); len(args) > 1 {
 		return nil, usageErrorf("connect takes one URL, got %d arguments (%q); to send messages use 'wsdbg send URL MESSAGE...' or pipe them into connect", len(args), args)
 	}
 	s, err := sessionFromFlags(c, o)

@@ -75,10 +75,7 @@ func newSendCommand(o *IO) *cli.Command {
 
 // sendFromFlags reads the send flags and arguments.
 func sendFromFlags(c *cli.Context, o *IO) (*sendOptions, error) {
-	args, err := trailingFlags(c)
-	if err != nil {
-		return nil, err
-	}
+	args := c.Args().Slice()
 	s, err := sessionFromFlags(c, o)
 	if err != nil {
 		return nil, err
