@@ -7,8 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
@@ -22,9 +25,17 @@ var registry []commandFunc
 func register(f commandFunc) { registry = append(registry, f) }
 
 // Main runs wsdbg with args (args[0] is the program name) and returns the
-// exit code.
+// exit code. The first SIGINT or SIGTERM cancels the run, so a session
+// closes with 1000 and waits for the server's close; a second one ends the
+// process at once.
 func Main(args []string, o *IO) int {
-	return MainContext(context.Background(), args, o)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // restore the default action for the next signal
+	}()
+	return MainContext(ctx, args, o)
 }
 
 // MainContext is Main with a context that cancels the run.
