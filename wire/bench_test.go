@@ -148,7 +148,8 @@ func benchRead(b *testing.B, role wire.Role, n int, compressed bool) {
 	if role == wire.RoleServer {
 		peerRole = wire.RoleClient
 	}
-	peer := wire.NewConn(bufio.NewReader(strings.NewReader("")), &wireBytes, wire.Config{Role: peerRole, Deflate: p})
+	// Threshold 1: compress even the 125-byte message.
+	peer := wire.NewConn(bufio.NewReader(strings.NewReader("")), &wireBytes, wire.Config{Role: peerRole, Deflate: p, CompressionThreshold: 1})
 	msg := benchPayload(n)
 	if err := peer.WriteMessage(wire.OpBinary, msg); err != nil {
 		b.Fatal(err)
@@ -158,8 +159,8 @@ func benchRead(b *testing.B, role wire.Role, n int, compressed bool) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m, err := c.Read()
-		if err != nil || len(m.Data) != n {
-			b.Fatalf("Read = %d bytes, %v", len(m.Data), err)
+		if err != nil || len(m.Data) != n || m.Compressed != compressed {
+			b.Fatalf("Read = %d bytes, compressed %v, %v", len(m.Data), m.Compressed, err)
 		}
 	}
 }
@@ -182,7 +183,7 @@ func BenchmarkWrite(b *testing.B) {
 					if compressed {
 						p = &wire.DeflateParams{}
 					}
-					c := wire.NewConn(bufio.NewReader(strings.NewReader("")), io.Discard, wire.Config{Role: br.role, Deflate: p})
+					c := wire.NewConn(bufio.NewReader(strings.NewReader("")), io.Discard, wire.Config{Role: br.role, Deflate: p, CompressionThreshold: 1})
 					msg := benchPayload(n)
 					b.SetBytes(int64(n))
 					b.ReportAllocs()
