@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -278,5 +279,17 @@ func TestOnFrameCompressed(t *testing.T) {
 		if !slices.Equal(seen, want) || string(raw) != c {
 			t.Fatalf("%v: OnFrame saw %q (payloads equal to the wire: %v), want %q", role, seen, string(raw) == c, want)
 		}
+	}
+}
+
+// TestCompressedHugeLimit checks that a limit near the largest int64 (no
+// limit in practice) does not overflow the bound on compressed frames.
+func TestCompressedHugeLimit(t *testing.T) {
+	t.Parallel()
+	in := encode(wire.RoleClient, pf{wire.Header{Fin: true, Rsv1: true, Op: wire.OpText}, deflateRaw(hello)})
+	c := wire.NewConn(bufio.NewReader(bytes.NewReader(in)), io.Discard,
+		wire.Config{Deflate: &wire.DeflateParams{}, MaxMessageSize: math.MaxInt64})
+	if m, err := c.Read(); err != nil || string(m.Data) != hello {
+		t.Fatalf("Read = %q, %v", m.Data, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"unicode/utf8"
 )
 
@@ -183,6 +184,9 @@ func (c *Conn) nextFrame() error {
 // bytes per 64 KiB of input (RFC 1951 §3.2.4 stored blocks), so the bound
 // leaves ample room.
 func compressedFrameLimit(max int64) int64 {
+	if max > math.MaxInt64/2 {
+		return math.MaxInt64
+	}
 	return max + max/8 + 1024
 }
 
