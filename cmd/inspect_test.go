@@ -317,8 +317,13 @@ func TestInspectJSON(t *testing.T) {
 			if doc["response"] != nil || doc["request"] != nil {
 				t.Errorf("response %v, request %v; want null", doc["response"], doc["request"])
 			}
-			if e, _ := doc["error"].(string); !strings.Contains(e, "refused") {
-				t.Errorf("error %q; want the dial failure", e)
+			diags, _ := doc["diagnostics"].([]any)
+			if len(diags) != 1 {
+				t.Fatalf("diagnostics %v; want one saying why", diags)
+			}
+			d := diags[0].(map[string]any)
+			if d["id"] != "connect-failed" || d["severity"] != "error" || !strings.Contains(d["message"].(string), "refused") {
+				t.Errorf("diagnostic %v; want connect-failed naming the refusal", d)
 			}
 		}},
 		{"expectation", ok, []string{"--expect-protocol", "chat"}, 7, func(t *testing.T, doc map[string]any) {

@@ -204,6 +204,9 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 		if ctx.Err() != nil && !hasID(res.Diagnostics, "timeout") {
 			res.Diagnostics = append(res.Diagnostics, Diag("timeout", "no connection within %s (0 bytes received); raise --timeout or check the address", o.timeout()))
 		}
+		if Worst(res.Diagnostics) < SevError {
+			res.Diagnostics = append(res.Diagnostics, Diag("connect-failed", "could not open the connection: %s", err))
+		}
 		res.Timing.Total = o.now().Sub(start)
 		return res, nil
 	}
@@ -226,7 +229,7 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 		conn.Close()
 		res.Class = ClassNoResponse
 		res.Err = fmt.Errorf("write request: %w", err)
-		res.Later = append(res.Later, fmt.Sprintf("Writing the request failed: %v", err))
+		res.Diagnostics = append(res.Diagnostics, Diag("connect-failed", "the connection broke while the request was written: %v; the server may have closed it (check the port and scheme)", err))
 		res.Timing.Total = o.now().Sub(start)
 		return res, nil
 	}

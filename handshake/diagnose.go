@@ -85,6 +85,12 @@ var Catalog = []CatalogEntry{
 	{"expect-protocol", SevError, "RFC 6455 §4.2.2", "response"},
 	{"expect-extension", SevError, "RFC 6455 §9.1", "response"},
 
+	// Beyond SPEC §4: no connection could be opened (DNS, TCP, proxy), or it
+	// broke while the request was written, and nothing more specific (tls-*,
+	// timeout) explains it. RFC 6455 §4.1: "If the connection could not be
+	// opened ... the client MUST _Fail the WebSocket Connection_".
+	{"connect-failed", SevError, "RFC 6455 §4.1", "response"},
+
 	// SPEC §4.2, request side.
 	{"request-method", SevWarning, "RFC 6455 §4.1", "request"},
 	{"request-http-version", SevWarning, "RFC 6455 §4.1", "request"},

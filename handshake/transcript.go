@@ -231,13 +231,15 @@ func (r *Result) summary() string {
 	switch {
 	case r.Response != nil:
 		return fmt.Sprintf("Handshake %d in %s (%s)", r.Response.Status, fmtMS(t.Total), parts)
-	case r.unexplained():
-		if !r.Sent {
-			return fmt.Sprintf("No connection after %s (%s): %v", fmtMS(t.Total), parts, r.Err)
-		}
-		return fmt.Sprintf("No response after %s (%s): %v", fmtMS(t.Total), parts, r.Err)
 	}
-	return fmt.Sprintf("No response after %s (%s)", fmtMS(t.Total), parts)
+	what := "No response"
+	if !r.Sent {
+		what = "No connection"
+	}
+	if r.unexplained() {
+		return fmt.Sprintf("%s after %s (%s): %v", what, fmtMS(t.Total), parts, r.Err)
+	}
+	return fmt.Sprintf("%s after %s (%s)", what, fmtMS(t.Total), parts)
 }
 
 // unexplained reports whether r.Err is not explained by an error-level

@@ -126,13 +126,20 @@ func TestDialFailure(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	res.WriteTranscript(&buf, nil)
-	if strings.Contains(buf.String(), "> GET") || !strings.Contains(buf.String(), "* No connection after") {
-		t.Errorf("transcript:\n%s", buf.String())
+	tr := buf.String()
+	if strings.Contains(tr, "> GET") || !strings.Contains(tr, "✗ connect-failed") || !strings.Contains(tr, addr) || !strings.Contains(tr, "refused") {
+		t.Errorf("transcript:\n%s", tr)
 	}
 	b, _ := json.Marshal(res.Document(3))
-	var doc map[string]any
+	var doc struct {
+		Request, Response, Accept any
+		ExitCode                  int `json:"exit_code"`
+		Diagnostics               []struct{ ID, Severity, Message string }
+	}
 	json.Unmarshal(b, &doc)
-	if doc["request"] != nil || doc["response"] != nil || doc["accept"] != nil || doc["error"] == nil || doc["exit_code"] != 3.0 {
+	if doc.Request != nil || doc.Response != nil || doc.Accept != nil || doc.ExitCode != 3 ||
+		len(doc.Diagnostics) != 1 || doc.Diagnostics[0].ID != "connect-failed" || doc.Diagnostics[0].Severity != "error" ||
+		!strings.Contains(doc.Diagnostics[0].Message, addr) {
 		t.Errorf("document = %s", b)
 	}
 }
