@@ -85,7 +85,7 @@ func TestCompressedConformance(t *testing.T) {
 				done := make(chan error, 1)
 				go func() {
 					err := echoAgent(c)
-					ours.Close()
+					lingeringClose(ours)
 					done <- err
 				}()
 				go peer.Write(encode(role, tc.send...))

@@ -177,44 +177,70 @@ func qname(s string) string {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // TestConformance runs each case against an echo endpoint in both roles
-// over a loopback TCP connection.
+// over a loopback TCP connection; short cases also with the peer's bytes
+// chopped into 7-byte writes, so frames arrive in pieces (Autobahn runs
+// its cases that way too).
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	for _, role := range roles {
 		for _, tc := range conformanceCases() {
-			t.Run(role.String()+"/"+tc.name, func(t *testing.T) {
-				t.Parallel()
-				ours, peer := tcpPair(t)
-				c := wire.NewConn(bufio.NewReader(ours), ours, wire.Config{Role: role})
-				done := make(chan error, 1)
-				go func() {
-					err := echoAgent(c)
-					ours.Close()
-					done <- err
-				}()
-				go func() {
-					peer.Write(append(encode(role, tc.send...), tc.raw...))
-				}()
-				got := readFrames(t, peer, role)
-				agentErr := <-done
-				if !slices.Equal(got, tc.expect) {
-					t.Fatalf("peer received %q, want %q (agent ended with %v)", got, tc.expect, agentErr)
-				}
-				// A close code other than 1000 or an empty close means the
-				// agent failed the connection with a *ProtocolError.
-				last := tc.expect[len(tc.expect)-1]
-				var pe *wire.ProtocolError
-				switch {
-				case !tc.echo && (last == "close:1002" || last == "close:1007" || last == "close:1009"):
-					if !errors.As(agentErr, &pe) || "close:"+itoa(int(pe.Code)) != last {
-						t.Fatalf("agent ended with %v, want a *ProtocolError for %s", agentErr, last)
+			in := append(encode(role, tc.send...), tc.raw...)
+			for _, chop := range []int{0, 7} {
+				name := role.String() + "/" + tc.name
+				if chop > 0 {
+					if len(in) > 2048 {
+						continue
 					}
-				default:
-					if agentErr != nil && !errors.Is(agentErr, io.EOF) {
-						t.Fatalf("agent ended with %v, want a clean close", agentErr)
-					}
+					name = role.String() + "/chopped/" + tc.name
 				}
-			})
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					runConformance(t, role, tc, in, chop)
+				})
+			}
+		}
+	}
+}
+
+func runConformance(t *testing.T, role wire.Role, tc conformanceCase, in []byte, chop int) {
+	ours, peer := tcpPair(t)
+	c := wire.NewConn(bufio.NewReader(ours), ours, wire.Config{Role: role})
+	done := make(chan error, 1)
+	go func() {
+		err := echoAgent(c)
+		lingeringClose(ours)
+		done <- err
+	}()
+	go func() {
+		if chop == 0 {
+			peer.Write(in)
+			return
+		}
+		for rest := in; len(rest) > 0; {
+			n := min(chop, len(rest))
+			if _, err := peer.Write(rest[:n]); err != nil {
+				return
+			}
+			rest = rest[n:]
+		}
+	}()
+	got := readFrames(t, peer, role)
+	agentErr := <-done
+	if !slices.Equal(got, tc.expect) {
+		t.Fatalf("peer received %q, want %q (agent ended with %v)", got, tc.expect, agentErr)
+	}
+	// A close code other than 1000 or an empty close means the
+	// agent failed the connection with a *ProtocolError.
+	last := tc.expect[len(tc.expect)-1]
+	var pe *wire.ProtocolError
+	switch {
+	case !tc.echo && (last == "close:1002" || last == "close:1007" || last == "close:1009"):
+		if !errors.As(agentErr, &pe) || "close:"+itoa(int(pe.Code)) != last {
+			t.Fatalf("agent ended with %v, want a *ProtocolError for %s", agentErr, last)
+		}
+	default:
+		if agentErr != nil && !errors.Is(agentErr, io.EOF) {
+			t.Fatalf("agent ended with %v, want a clean close", agentErr)
 		}
 	}
 }

@@ -192,3 +192,16 @@ func readFrames(t testing.TB, conn io.Reader, role wire.Role) []string {
 }
 
 var roles = []wire.Role{wire.RoleClient, wire.RoleServer}
+
+// lingeringClose ends our side of a test connection the way a careful
+// endpoint does: it sends FIN and keeps reading until the peer closes, so
+// the peer's unread bytes never turn into a reset that could destroy the
+// close frame before the peer reads it.
+func lingeringClose(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+		go io.Copy(io.Discard, tc)
+		return
+	}
+	c.Close()
+}
