@@ -238,11 +238,18 @@ func (c *Conn) readControl() (Message, error) {
 	return m, nil
 }
 
-// grow returns b with room for more bytes, at most left more: it doubles
-// the capacity (from 4 KiB) but never beyond what the frame still declares,
-// so a peer's length claim alone never allocates.
+// trustedLength is how much of a frame's declared length is believed
+// before the data arrives.
+const trustedLength = 1 << 20
+
+// grow returns b with room for more bytes, at most left more. Up to
+// trustedLength (1 MiB) the declared length is believed and the room made
+// at once, so a typical message costs one allocation of its exact size and
+// leaves no garbage behind (the buffer is reused for the next message).
+// Beyond that the capacity doubles only as data actually arrives, so a
+// length the peer merely claims never costs more than 1 MiB.
 func grow(b []byte, left int64) []byte {
-	n := max(int64(cap(b)), 4096)
+	n := max(int64(cap(b)), min(left, trustedLength), 4096)
 	n = min(n, left)
 	return append(b[:cap(b)], make([]byte, n)...)[:len(b)]
 }
