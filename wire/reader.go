@@ -251,7 +251,9 @@ const trustedLength = 1 << 20
 func grow(b []byte, left int64) []byte {
 	n := max(int64(cap(b)), min(left, trustedLength), 4096)
 	n = min(n, left)
-	return append(b[:cap(b)], make([]byte, n)...)[:len(b)]
+	nb := make([]byte, len(b), int64(cap(b))+n)
+	copy(nb, b)
+	return nb
 }
 
 // readPlain reads the rest of an uncompressed data frame into the message.
