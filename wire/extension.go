@@ -27,7 +27,7 @@ func (c *Conn) inflate(chunk []byte, final bool) error {
 	if err != nil {
 		if errors.Is(err, ErrMessageTooBig) {
 			return &ProtocolError{Code: CloseMessageTooBig,
-				Reason: fmt.Sprintf("compressed %v message exceeds the limit of %d bytes after decompression (%v); raise --max-message-size",
+				Reason: fmt.Sprintf("compressed %v message exceeds the limit of %d bytes after decompression (%v)",
 					r.op, c.maxSize, err)}
 		}
 		return &ProtocolError{Code: CloseProtocolError,

@@ -160,13 +160,13 @@ func (c *Conn) nextFrame() error {
 			if total := int64(len(r.msg)) + h.Length; total > c.maxSize || total < 0 {
 				c.frameIn(h, nil)
 				return &ProtocolError{Code: CloseMessageTooBig,
-					Reason: fmt.Sprintf("%v message of at least %d bytes (frame %d declares %d) exceeds the limit of %d bytes; raise --max-message-size",
+					Reason: fmt.Sprintf("%v message of at least %d bytes (frame %d declares %d) exceeds the limit of %d bytes",
 						r.op, uint64(len(r.msg))+uint64(h.Length), r.frames, h.Length, c.maxSize)}
 			}
 		} else if lim := compressedFrameLimit(c.maxSize); h.Length > lim {
 			c.frameIn(h, nil)
 			return &ProtocolError{Code: CloseMessageTooBig,
-				Reason: fmt.Sprintf("compressed frame of %d bytes is longer than any message within the limit of %d bytes can compress to; raise --max-message-size",
+				Reason: fmt.Sprintf("compressed frame of %d bytes is longer than any message within the limit of %d bytes can compress to",
 					h.Length, c.maxSize)}
 		}
 		r.fstart = len(r.msg)
