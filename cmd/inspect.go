@@ -52,7 +52,7 @@ func newInspectCommand(o *IO) *cli.Command {
 // inspectFromFlags reads the inspect flags and the URL argument.
 func inspectFromFlags(c *cli.Context, o *IO) (*inspectOptions, error) {
 	if c.NArg() > 1 {
-		return nil, usageErrorf("inspect takes one URL, got %d arguments (%s); put options before the URL or quote the URL", c.NArg(), strings.Join(c.Args().Slice(), " "))
+		return nil, usageErrorf("inspect takes one URL, got %d arguments (%s); quote a URL that holds &, ? or spaces", c.NArg(), strings.Join(c.Args().Slice(), " "))
 	}
 	hs, err := handshakeOptions(c, o)
 	if err != nil {
