@@ -15,14 +15,10 @@ import (
 	"github.com/wsdbg/wsdbg/handshake"
 )
 
-// startEcho starts a loopback TCP (network "tcp", addr "127.0.0.1:0") or
-// Unix echo server and returns its address.
-func startEcho(t testing.TB, network, addr string) string {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+// serveLoopback accepts connections on ln until the test ends and runs
+// handle for each in its own goroutine. Cleanup closes ln and waits for
+// every handler, so nothing outlives the test.
+func serveLoopback(t testing.TB, ln net.Listener, handle func(net.Conn)) {
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Add(1)
@@ -36,12 +32,25 @@ func startEcho(t testing.TB, network, addr string) string {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				io.Copy(c, c)
+				handle(c)
 			}()
 		}
 	}()
+}
+
+// startEcho starts a loopback TCP (network "tcp", addr "127.0.0.1:0") or
+// Unix echo server and returns its address.
+func startEcho(t testing.TB, network, addr string) string {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveLoopback(t, ln, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.Copy(c, c)
+	})
 	return ln.Addr().String()
 }
 

@@ -42,37 +42,23 @@ func startRawOn(t *testing.T, addr string, r reply) *rawServer {
 		t.Fatalf("listen: %v", err)
 	}
 	s := &rawServer{ln: ln, addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				br := bufio.NewReader(c)
-				req, err := handshake.ReadRequest(br)
-				var raw []byte
-				if err == nil {
-					raw = req.Raw
-				}
-				s.mu.Lock()
-				s.reqs = append(s.reqs, raw)
-				s.mu.Unlock()
-				if err != nil {
-					return
-				}
-				r(req, raw, c)
-			}()
+	serveLoopback(t, ln, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		req, err := handshake.ReadRequest(br)
+		var raw []byte
+		if err == nil {
+			raw = req.Raw
 		}
-	}()
+		s.mu.Lock()
+		s.reqs = append(s.reqs, raw)
+		s.mu.Unlock()
+		if err != nil {
+			return
+		}
+		r(req, raw, c)
+	})
 	return s
 }
 

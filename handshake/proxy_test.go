@@ -44,23 +44,9 @@ func startConnectProxy(t testing.TB, reply string, cfg *tls.Config) *connectProx
 		ln = tls.NewListener(ln, cfg)
 	}
 	p := &connectProxy{Addr: ln.Addr().String(), Reply: reply}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				p.serve(c)
-			}()
-		}
-	}()
+	serveLoopback(t, ln, func(c net.Conn) {
+		p.serve(c)
+	})
 	return p
 }
 
@@ -136,23 +122,9 @@ func startSOCKS(t testing.TB, refuse bool) *socksServer {
 		t.Fatal(err)
 	}
 	s := &socksServer{Addr: ln.Addr().String(), Refuse: refuse}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s.serve(c)
-			}()
-		}
-	}()
+	serveLoopback(t, ln, func(c net.Conn) {
+		s.serve(c)
+	})
 	return s
 }
 

@@ -172,35 +172,21 @@ func startTLSServer(t testing.TB, cfg *tls.Config) *tlsServer {
 		t.Fatal(err)
 	}
 	s := &tlsServer{Addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				tc := tls.Server(c, cfg)
-				err := tc.Handshake()
-				s.mu.Lock()
-				s.errs = append(s.errs, err)
-				if err == nil {
-					s.states = append(s.states, tc.ConnectionState())
-				}
-				s.mu.Unlock()
-				if err == nil {
-					io.Copy(tc, tc)
-				}
-			}()
+	serveLoopback(t, ln, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		tc := tls.Server(c, cfg)
+		err := tc.Handshake()
+		s.mu.Lock()
+		s.errs = append(s.errs, err)
+		if err == nil {
+			s.states = append(s.states, tc.ConnectionState())
 		}
-	}()
+		s.mu.Unlock()
+		if err == nil {
+			io.Copy(tc, tc)
+		}
+	})
 	return s
 }
 
