@@ -482,10 +482,8 @@ func (p *Printer) Control(dir wire.Direction, op wire.Opcode, payload []byte) {
 		b = append(b, dir.String()...)
 		b = append(b, `","data":"`...)
 		b = base64.StdEncoding.AppendEncode(b, payload)
-		b = append(b, `","time":"`...)
-		b = p.now().AppendFormat(b, time.RFC3339Nano)
-		b = append(b, "\"}\n"...)
-		p.end(streamOut, b)
+		b = append(b, '"')
+		p.end(streamOut, p.appendTime(b))
 		return
 	}
 	b, ok := p.begin(streamLog)
@@ -520,10 +518,7 @@ func (p *Printer) CloseFrame(dir wire.Direction, code wire.CloseCode, hasCode bo
 		}
 		b = append(b, `,"reason":`...)
 		b = appendJSONString(b, []byte(reason))
-		b = append(b, `,"time":"`...)
-		b = p.now().AppendFormat(b, time.RFC3339Nano)
-		b = append(b, "\"}\n"...)
-		p.end(streamOut, b)
+		p.end(streamOut, p.appendTime(b))
 		return
 	}
 	b, ok := p.begin(streamLog)
@@ -574,10 +569,7 @@ func (p *Printer) Frame(dir wire.Direction, h wire.Header, payload []byte) {
 		b = strconv.AppendBool(b, h.Masked)
 		b = append(b, `,"length":`...)
 		b = strconv.AppendInt(b, h.Length, 10)
-		b = append(b, `,"time":"`...)
-		b = p.now().AppendFormat(b, time.RFC3339Nano)
-		b = append(b, "\"}\n"...)
-		p.end(streamOut, b)
+		p.end(streamOut, p.appendTime(b))
 		return
 	}
 	b, ok := p.begin(streamLog)
@@ -681,6 +673,12 @@ func (p *Printer) appendJSONMessage(b []byte, dir wire.Direction, m wire.Message
 		frames = 1
 	}
 	b = strconv.AppendInt(b, int64(frames), 10)
+	return p.appendTime(b)
+}
+
+// appendTime ends an NDJSON event with its "time" field (RFC 3339 with
+// nanoseconds, SPEC §3.2) and the newline.
+func (p *Printer) appendTime(b []byte) []byte {
 	b = append(b, `,"time":"`...)
 	b = p.now().AppendFormat(b, time.RFC3339Nano)
 	return append(b, "\"}\n"...)
