@@ -281,8 +281,11 @@ func TestSendJSON(t *testing.T) {
 		m, _ := c.read()
 		_ = c.conn.WriteControl(wire.OpPing, []byte("pp"))
 		_ = c.conn.WriteMessage(wire.OpText, m.Data)
-		_ = c.conn.WriteFragmented(wire.OpBinary, []byte{0, 1, 2, 3, 4, 5}, 3)
+		// The pong goes before the second message: that message
+		// completes --count 2 and starts wsdbg's close, so anything sent
+		// after it may race with that close.
 		_ = c.conn.WriteControl(wire.OpPong, []byte("unsolicited"))
+		_ = c.conn.WriteFragmented(wire.OpBinary, []byte{0, 1, 2, 3, 4, 5}, 3)
 		_, cl, _ := c.readUntilClose()
 		_ = c.conn.WriteClose(cl.CloseCode, "bye")
 	}}.start(t)
@@ -297,8 +300,8 @@ func TestSendJSON(t *testing.T) {
 		{"ping", "in", ""},
 		{"pong", "out", ""},
 		{"message", "in", "text"},
-		{"message", "in", "binary"},
 		{"pong", "in", ""},
+		{"message", "in", "binary"},
 		{"close", "out", ""},
 		{"close", "in", ""},
 	}
@@ -308,7 +311,7 @@ func TestSendJSON(t *testing.T) {
 	for i, w := range want {
 		e := evs[i]
 		if e.Event != w.event || e.Dir != w.dir || e.Type != w.typ {
-			t.Errorf("event %d = %s/%s/%s, want %s/%s/%s", i, e.Event, e.Dir, e.Type, w.event, w.dir, w.typ)
+			t.Fatalf("event %d = %s/%s/%s, want %s/%s/%s:\n%s", i, e.Event, e.Dir, e.Type, w.event, w.dir, w.typ, r.out)
 		}
 		if e.Event != "handshake" {
 			checkTime(t, e.Event, e.Time)
@@ -331,7 +334,7 @@ func TestSendJSON(t *testing.T) {
 			t.Errorf("text message = %+v (data %q)", e, *e.Data)
 		}
 	}
-	bin := evs[5]
+	bin := evs[6]
 	if raw, err := base64.StdEncoding.DecodeString(*bin.Data); err != nil || !bytes.Equal(raw, []byte{0, 1, 2, 3, 4, 5}) || *bin.Size != 6 || *bin.Frames != 3 || *bin.Compressed {
 		t.Errorf("binary message = %+v", bin)
 	}
@@ -340,8 +343,8 @@ func TestSendJSON(t *testing.T) {
 			t.Errorf("%s data = %q", evs[i].Event, *evs[i].Data)
 		}
 	}
-	if *evs[6].Data != base64.StdEncoding.EncodeToString([]byte("unsolicited")) {
-		t.Errorf("pong data = %q", *evs[6].Data)
+	if *evs[5].Data != base64.StdEncoding.EncodeToString([]byte("unsolicited")) {
+		t.Errorf("pong data = %q", *evs[5].Data)
 	}
 	if string(evs[7].Code) != "1000" || *evs[7].Reason != "" || string(evs[8].Code) != "1000" || *evs[8].Reason != "bye" {
 		t.Errorf("close events = %+v, %+v", evs[7], evs[8])
