@@ -45,6 +45,25 @@ func readLineAsync(e Editor) <-chan editorResult {
 	return ch
 }
 
+// readLineReady starts e.ReadLine and waits until it has drawn its prompt
+// on out, so the keys typed next are not type-ahead. chzyer/readline
+// handles type-ahead on its own goroutine without locking the line buffer
+// that a starting ReadLine redraws, a data race inside the library that
+// the race detector reports; a person types after seeing the prompt.
+func readLineReady(t *testing.T, e Editor, out *lockedBuffer, prompt string) <-chan editorResult {
+	t.Helper()
+	n := strings.Count(out.String(), prompt)
+	ch := readLineAsync(e)
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(out.String(), prompt) <= n {
+		if time.Now().After(deadline) {
+			t.Fatal("ReadLine drew no prompt within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return ch
+}
+
 func waitLine(t *testing.T, ch <-chan editorResult) editorResult {
 	t.Helper()
 	select {
@@ -90,7 +109,7 @@ func TestReadlineEditor(t *testing.T) {
 		{"\x04", "", io.EOF},
 	}
 	for _, s := range steps {
-		ch := readLineAsync(e)
+		ch := readLineReady(t, e, out, "ws test> ")
 		if _, err := io.WriteString(inW, s.typed); err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +121,7 @@ func TestReadlineEditor(t *testing.T) {
 
 	// Output written while a line is being edited lands above it, and
 	// the partial line is drawn again after it.
-	ch := readLineAsync(e)
+	ch := readLineReady(t, e, out, "ws test> ")
 	io.WriteString(inW, "typing")
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(out.String(), "typing") && time.Now().Before(deadline) {
@@ -120,7 +139,7 @@ func TestReadlineEditor(t *testing.T) {
 	}
 
 	// Close ends a pending ReadLine.
-	ch = readLineAsync(e)
+	ch = readLineReady(t, e, out, "ws test> ")
 	io.WriteString(inW, "unfinished")
 	time.Sleep(20 * time.Millisecond)
 	if err := e.Close(); err != nil {
@@ -155,7 +174,7 @@ func TestReadlineEditorNewHistoryFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := readLineAsync(e)
+	ch := readLineReady(t, e, out, "> ")
 	io.WriteString(inW, "secret token\r")
 	if r := waitLine(t, ch); r.line != "secret token" {
 		t.Errorf("ReadLine() = %q, %v", r.line, r.err)
