@@ -9,7 +9,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,31 +34,17 @@ func benchServer(b *testing.B, serve func(nc net.Conn, br *bufio.Reader)) string
 	if err != nil {
 		b.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	b.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer nc.Close()
-				br := bufio.NewReaderSize(nc, 64<<10)
-				req, err := handshake.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				key, _ := req.Get("Sec-WebSocket-Key")
-				fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", handshake.AcceptKey(key))
-				serve(nc, br)
-			}()
+	serveLoopback(b, ln, func(nc net.Conn) {
+		defer nc.Close()
+		br := bufio.NewReaderSize(nc, 64<<10)
+		req, err := handshake.ReadRequest(br)
+		if err != nil {
+			return
 		}
-	}()
+		key, _ := req.Get("Sec-WebSocket-Key")
+		fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", handshake.AcceptKey(key))
+		serve(nc, br)
+	})
 	return "ws://" + ln.Addr().String() + "/bench"
 }
 

@@ -139,47 +139,33 @@ func startInspectProxy(t *testing.T, reply string) (addr string, count func() in
 	}
 	var mu sync.Mutex
 	n := 0
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				br := bufio.NewReader(c)
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				for l := line; l != "\r\n" && err == nil; l, err = br.ReadString('\n') {
-				}
-				mu.Lock()
-				n++
-				mu.Unlock()
-				if reply != "" {
-					io.WriteString(c, reply)
-					return
-				}
-				f := strings.Fields(line)
-				up, err := net.Dial("tcp", f[1])
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
-				go func() { io.Copy(up, br); up.Close() }()
-				io.Copy(c, up)
-			}()
+	serveLoopback(t, ln, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
 		}
-	}()
+		for l := line; l != "\r\n" && err == nil; l, err = br.ReadString('\n') {
+		}
+		mu.Lock()
+		n++
+		mu.Unlock()
+		if reply != "" {
+			io.WriteString(c, reply)
+			return
+		}
+		f := strings.Fields(line)
+		up, err := net.Dial("tcp", f[1])
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		go func() { io.Copy(up, br); up.Close() }()
+		io.Copy(c, up)
+	})
 	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
 }
 

@@ -49,12 +49,12 @@ func startInspectPeer(t testing.TB, reply func(req *handshake.Request) string) (
 	return serveInspectPeer(t, ln, reply)
 }
 
-// serveInspectPeer serves reply on ln (TCP, TLS or Unix) until the test ends.
-func serveInspectPeer(t testing.TB, ln net.Listener, reply func(req *handshake.Request) string) (string, <-chan inspectPeerSaw) {
-	t.Helper()
-	saw := make(chan inspectPeerSaw, 8)
+// serveLoopback accepts connections on ln until the test ends and runs
+// handle for each in its own goroutine. Cleanup closes ln and waits for
+// every handler, so nothing outlives the test.
+func serveLoopback(tb testing.TB, ln net.Listener, handle func(net.Conn)) {
 	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	tb.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -66,22 +66,31 @@ func serveInspectPeer(t testing.TB, ln net.Listener, reply func(req *handshake.R
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				br := bufio.NewReader(c)
-				req, err := handshake.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				io.WriteString(c, reply(req))
-				after, _ := io.ReadAll(br)
-				select {
-				case saw <- inspectPeerSaw{Req: req, After: after}:
-				default:
-				}
+				handle(c)
 			}()
 		}
 	}()
+}
+
+// serveInspectPeer serves reply on ln (TCP, TLS or Unix) until the test ends.
+func serveInspectPeer(t testing.TB, ln net.Listener, reply func(req *handshake.Request) string) (string, <-chan inspectPeerSaw) {
+	t.Helper()
+	saw := make(chan inspectPeerSaw, 8)
+	serveLoopback(t, ln, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		req, err := handshake.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		io.WriteString(c, reply(req))
+		after, _ := io.ReadAll(br)
+		select {
+		case saw <- inspectPeerSaw{Req: req, After: after}:
+		default:
+		}
+	})
 	return ln.Addr().String(), saw
 }
 
