@@ -3,7 +3,6 @@
 package cmd_test
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -87,26 +86,8 @@ func (ps *ptyServer) handler(t *testing.T) http.HandlerFunc {
 	}
 }
 
-// screenBuffer collects what the terminal shows.
-type screenBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *screenBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *screenBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool, screen *screenBuffer) {
+func waitFor(t *testing.T, what string, cond func() bool, screen *lockedBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -135,7 +116,7 @@ func TestConnectREPLInPseudoTerminal(t *testing.T) {
 	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 100}); err != nil {
 		t.Fatal(err)
 	}
-	screen := &screenBuffer{}
+	screen := &lockedBuffer{}
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
@@ -293,7 +274,7 @@ func TestConnectREPLPeerCloseRestoresTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	screen := &screenBuffer{}
+	screen := &lockedBuffer{}
 	go func() {
 		buf := make([]byte, 4096)
 		for {
