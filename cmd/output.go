@@ -27,19 +27,26 @@ var palette = map[handshake.Kind][]color.Attribute{
 
 // painter returns the Painter for output to a stream that is a terminal or
 // not (tty), under --color mode: nil when there is no color (see useColor),
-// so that the transcript is plain. Each *color.Color has color enabled on
-// itself; fatih/color's package-wide NoColor is never read or changed.
+// so that the transcript is plain.
 func (o *IO) painter(mode string, tty bool) handshake.Painter {
 	if !o.useColor(mode, tty) {
 		return nil
 	}
-	colors := make(map[handshake.Kind]*color.Color, len(palette))
+	return paintFunc(palette)
+}
+
+// paintFunc returns a function that colors text by its kind as palette
+// says; kinds without a color, and empty text, are returned as they are.
+// Each *color.Color has color enabled on itself, so fatih/color's
+// package-wide NoColor is never read or changed.
+func paintFunc[K comparable](palette map[K][]color.Attribute) func(K, string) string {
+	colors := make(map[K]*color.Color, len(palette))
 	for k, attrs := range palette {
 		c := color.New(attrs...)
 		c.EnableColor()
 		colors[k] = c
 	}
-	return func(k handshake.Kind, s string) string {
+	return func(k K, s string) string {
 		c, ok := colors[k]
 		if !ok || s == "" {
 			return s

@@ -143,18 +143,7 @@ func (o *IO) sessionPaint(mode string, tty bool) func(repl.Kind, string) string 
 	if !o.useColor(mode, tty) {
 		return nil
 	}
-	colors := make(map[repl.Kind]*color.Color, len(notePalette))
-	for k, attrs := range notePalette {
-		c := color.New(attrs...)
-		c.EnableColor()
-		colors[k] = c
-	}
-	return func(k repl.Kind, s string) string {
-		if c, ok := colors[k]; ok {
-			return c.Sprint(s)
-		}
-		return s
-	}
+	return paintFunc(notePalette)
 }
 
 // newSessionPrinter builds the printer of a send or connect run: messages
