@@ -40,14 +40,11 @@ func ParseURL(raw string) (*url.URL, error) {
 	if err != nil {
 		return nil, &UsageError{"parse URL", fmt.Errorf("%q: %v", raw, errors.Unwrap(err))}
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "ws", "http":
-		u.Scheme = "ws"
-	case "wss", "https":
-		u.Scheme = "wss"
-	default:
+	scheme, ok := wsScheme(u.Scheme)
+	if !ok {
 		return nil, &UsageError{"parse URL", fmt.Errorf("unsupported scheme %q in %q; use ws://, wss://, http:// or https://", u.Scheme, raw)}
 	}
+	u.Scheme = scheme
 	if u.Opaque != "" || u.Hostname() == "" {
 		return nil, &UsageError{"parse URL", fmt.Errorf("no host in %q; try ws://host:port/path", raw)}
 	}
@@ -276,4 +273,17 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// wsScheme maps a URL scheme to "ws" or "wss": http and https are aliases,
+// since the upgrade runs over them anyway (SPEC §1). ok is false for any
+// other scheme.
+func wsScheme(scheme string) (string, bool) {
+	switch strings.ToLower(scheme) {
+	case "ws", "http":
+		return "ws", true
+	case "wss", "https":
+		return "wss", true
+	}
+	return "", false
 }

@@ -126,15 +126,12 @@ func redirectTarget(res *Result, u *url.URL, o *Options) (*url.URL, string) {
 		return nil, ""
 	}
 	next := u.ResolveReference(ref)
-	switch strings.ToLower(next.Scheme) {
-	case "ws", "http":
-		next.Scheme = "ws"
-	case "wss", "https":
-		next.Scheme = "wss"
-	default:
+	scheme, ok := wsScheme(next.Scheme)
+	if !ok {
 		res.Later = append(res.Later, fmt.Sprintf("Not following Location %q: scheme %q is not ws, wss, http or https", loc, next.Scheme))
 		return nil, ""
 	}
+	next.Scheme = scheme
 	next.Fragment, next.RawFragment = "", ""
 	return next, loc
 }
