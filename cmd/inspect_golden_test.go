@@ -35,6 +35,9 @@ func TestInspectGolden(t *testing.T) {
 		{"secrets", upgradeReply("Set-Cookie: session=abc123\r\n"), []string{"-H", "Authorization: Bearer tok", "-H", "Cookie: a=b"}, 0},
 		{"json", upgradeReply(""), []string{"--json", "-p", "chat"}, 0},
 		{"json-refused", fixedReply("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"), []string{"--json"}, 4},
+		{"body", fixedReply("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 48\r\n\r\nThis server speaks TLS: use wss://\n\x1b[31mred\x1b[0m\n"), nil, 4},
+		{"json-body", fixedReply("HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 19\r\n\r\n<h1>Not Found</h1>\n"), []string{"--json"}, 4},
+		{"426-empty", fixedReply("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version:\r\nContent-Length: 0\r\n\r\n"), nil, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -32,12 +32,14 @@ func DiagnoseResponse(req *Request, resp *Response, o *Options) Findings {
 	}
 	offeredVersion, _ := req.lookup("Sec-WebSocket-Version")
 	if _, n := resp.lookup("Sec-WebSocket-Version"); n > 0 && !hasExact(&resp.Head, "Sec-WebSocket-Version", offeredVersion) {
-		vs := resp.Tokens("Sec-WebSocket-Version")
-		add(Diag("version-unsupported", "server supports Sec-WebSocket-Version %s; the request offered %q; try --ws-version %s", strings.Join(vs, ", "), offeredVersion, vs[0]))
+		add(versionDiagnostic(resp, offeredVersion))
 	}
 
 	if resp.Status != 101 {
-		add(statusDiagnostic(req, resp))
+		add(statusDiagnostic(req, resp, o))
+		if len(resp.Body) > 0 {
+			add(bodyDiagnostic(resp))
+		}
 		checkExpectations(&f, resp, o)
 		return f
 	}
@@ -55,8 +57,26 @@ func DiagnoseResponse(req *Request, resp *Response, o *Options) Findings {
 	return f
 }
 
+// versionDiagnostic explains a Sec-WebSocket-Version response field that
+// does not list the offered version (RFC 6455 §4.4: a server that does not
+// understand the requested version lists the ones it supports). The field
+// may be present with no usable token at all.
+func versionDiagnostic(resp *Response, offered string) Diagnostic {
+	vs := resp.Tokens("Sec-WebSocket-Version")
+	if len(vs) == 0 {
+		return Diag("version-unsupported", "server sent Sec-WebSocket-Version %s, an empty list: it names no version it supports, and it must list them; the request offered %q (RFC 6455 is version 13)", quoteList(resp.Values("Sec-WebSocket-Version")), offered)
+	}
+	return Diag("version-unsupported", "server supports Sec-WebSocket-Version %s; the request offered %q; try --ws-version %s", strings.Join(vs, ", "), offered, vs[0])
+}
+
+// secureURL reports whether a URL as given names wss:// or https://.
+func secureURL(u string) bool {
+	scheme, _, _ := strings.Cut(u, ":")
+	return strings.EqualFold(scheme, "wss") || strings.EqualFold(scheme, "https")
+}
+
 // statusDiagnostic explains a status other than 101.
-func statusDiagnostic(req *Request, resp *Response) Diagnostic {
+func statusDiagnostic(req *Request, resp *Response, o *Options) Diagnostic {
 	got := fmt.Sprintf("%d %s", resp.Status, resp.Reason)
 	if resp.Reason == "" {
 		got = fmt.Sprint(resp.Status)
@@ -67,6 +87,10 @@ func statusDiagnostic(req *Request, resp *Response) Diagnostic {
 		return Diag("status-not-101", "status line %q has no three-digit status code; expected 101 Switching Protocols", resp.StartLine)
 	case s == 200:
 		return Diag("status-not-101", "server answered %q instead of 101: it ignored the Upgrade and served a plain HTTP response (RFC 9110 §7.8); check that %q is a WebSocket endpoint", got, req.Target)
+	case s == 400 && bodyMentionsTLS(resp.Body) && !secureURL(o.URL):
+		return Diag("status-not-101", "server answered %q and its body says it wants TLS (%q); try wss:// instead of ws://", got, bodyPreview(resp.Body))
+	case s == 400 && len(resp.Body) > 0:
+		return Diag("status-not-101", "server answered %q: it rejected the handshake request and says why in its body (%q); check the request diagnostics too", got, bodyPreview(resp.Body))
 	case s == 400:
 		return Diag("status-not-101", "server answered %q: it rejected the handshake request; check the request diagnostics and the Sec-WebSocket-Key, -Version and Host fields", got)
 	case s == 401:
@@ -83,9 +107,12 @@ func statusDiagnostic(req *Request, resp *Response) Diagnostic {
 	case s == 404:
 		return Diag("status-not-101", "server answered %q: nothing at %q; check the path in the URL", got, req.Target)
 	case s == 426:
-		if vs := resp.Values("Sec-WebSocket-Version"); len(vs) > 0 {
+		if _, n := resp.lookup("Sec-WebSocket-Version"); n > 0 {
 			v, _ := req.Get("Sec-WebSocket-Version")
-			return Diag("status-not-101", "server answered %q: it supports Sec-WebSocket-Version %s, the request offered %q", got, strings.Join(vs, ", "), v)
+			if vs := resp.Tokens("Sec-WebSocket-Version"); len(vs) > 0 {
+				return Diag("status-not-101", "server answered %q: it supports Sec-WebSocket-Version %s, the request offered %q", got, strings.Join(vs, ", "), v)
+			}
+			return Diag("status-not-101", "server answered %q with an empty Sec-WebSocket-Version list; the request offered %q", got, v)
 		}
 		if up, ok := resp.Get("Upgrade"); ok {
 			return Diag("status-not-101", "server answered %q: it requires \"Upgrade: %s\" (RFC 9110 §15.5.22)", got, up)
@@ -238,6 +265,7 @@ func extensionName(elem string) string {
 func checkExtensions(f *Findings, req *Request, resp *Response, o *Options) {
 	offered := req.Tokens("Sec-WebSocket-Extensions")
 	got := resp.Tokens("Sec-WebSocket-Extensions")
+	defer checkDeclined(f, offered, got)
 	if len(got) == 0 {
 		return
 	}
@@ -274,6 +302,30 @@ func checkExtensions(f *Findings, req *Request, resp *Response, o *Options) {
 		if len(problems) == 0 {
 			f.Diagnostics = append(f.Diagnostics, Diag("extension-ok", "server accepted %s", describeExtension(elem)))
 		}
+	}
+}
+
+// checkDeclined reports each offered extension the server did not accept
+// (RFC 6455 §9.1: the server selects among the offers, and may accept
+// none); several offers of one extension (alternatives) are one line.
+func checkDeclined(f *Findings, offered, got []string) {
+	var names []string
+	for _, x := range offered {
+		name := extensionName(x)
+		if name == "" || slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, name) }) {
+			continue
+		}
+		names = append(names, name)
+		if slices.ContainsFunc(got, func(e string) bool { return strings.EqualFold(extensionName(e), name) }) {
+			continue
+		}
+		var offers []string
+		for _, y := range offered {
+			if strings.EqualFold(extensionName(y), name) {
+				offers = append(offers, y)
+			}
+		}
+		f.Diagnostics = append(f.Diagnostics, Diag("extension-declined", "server did not accept %s (offered %s); the session runs without it", name, quoteList(offers)))
 	}
 }
 

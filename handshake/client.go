@@ -198,7 +198,10 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 		if errors.As(err, &de) {
 			res.Diagnostics = append(res.Diagnostics, de.Diagnostics...)
 		}
-		if ctx.Err() != nil && !hasID(res.Diagnostics, "timeout") {
+		switch {
+		case errors.Is(ctx.Err(), context.Canceled) && Worst(res.Diagnostics) < SevError:
+			res.Diagnostics = append(res.Diagnostics, Diag("no-response", "interrupted before the connection was open (0 bytes received)"))
+		case ctx.Err() != nil && !hasID(res.Diagnostics, "timeout"):
 			res.Diagnostics = append(res.Diagnostics, Diag("timeout", "no connection within %s (0 bytes received); raise --timeout or check the address", o.timeout()))
 		}
 		if Worst(res.Diagnostics) < SevError {
@@ -242,11 +245,22 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 		res.Err = err
 		partial, _ := br.Peek(min(br.Buffered(), maxPartial))
 		res.Partial = append([]byte(nil), partial...)
-		res.Diagnostics = append(res.Diagnostics, readDiagnostic(ctx, err, o))
+		res.Diagnostics = append(res.Diagnostics, readDiagnostic(ctx, err, o, t.Secure))
 		conn.Close()
 		return res, nil
 	}
 	res.Response = resp
+	if resp.Status != 101 {
+		limit := time.Now().Add(bodyWait)
+		if dl, ok := ctx.Deadline(); ok {
+			limit = earliest(limit, dl)
+		}
+		var short string
+		resp.Body, resp.BodyTruncated, short = readBody(br, conn, limit, resp, res.Request.Method)
+		if short != "" {
+			res.Later = append(res.Later, "The response "+short[len("the "):])
+		}
+	}
 	if resp.BareLF {
 		n, total := bareLFLines(&resp.Head)
 		res.Later = append(res.Later, fmt.Sprintf("%d of %d response lines end with a bare LF instead of CRLF (RFC 9112 §2.2)", n, total))
@@ -316,8 +330,10 @@ func classify101(resp *Response, ds []Diagnostic) Class {
 	return ClassOK
 }
 
-// readDiagnostic turns a ReadResponse error into its diagnostic.
-func readDiagnostic(ctx context.Context, err error, o *Options) Diagnostic {
+// readDiagnostic turns a ReadResponse error into its diagnostic: timeout
+// only when the deadline passed; no-response when the connection ended (or
+// was interrupted) before the blank line that ends the head.
+func readDiagnostic(ctx context.Context, err error, o *Options, secure bool) Diagnostic {
 	var (
 		nh *NotHTTPError
 		tl *HeadTooLargeError
@@ -329,18 +345,35 @@ func readDiagnostic(ctx context.Context, err error, o *Options) Diagnostic {
 	case errors.As(err, &tl):
 		return Diag("head-too-large", "response head larger than %d bytes (%d bytes read without the blank line that ends it)", MaxHeadSize, tl.N)
 	case errors.As(err, &ie) && errors.Is(ctx.Err(), context.Canceled):
-		return Diag("timeout", "interrupted after %d bytes, before a complete response head", ie.N)
+		return Diag("no-response", "interrupted after %d bytes, before a complete response head", ie.N)
 	case errors.As(err, &ie):
 		var ne net.Error
 		if errors.Is(ie.Err, os.ErrDeadlineExceeded) || (errors.As(ie.Err, &ne) && ne.Timeout()) {
 			return Diag("timeout", "no complete response head within %s: %d bytes arrived; raise --timeout or check that the server speaks WebSocket", o.timeout(), ie.N)
 		}
-		if ie.N == 0 {
-			return Diag("timeout", "the server closed the connection without answering (0 bytes received; %v)", ie.Err)
-		}
-		return Diag("timeout", "the connection ended after %d bytes, before the blank line that ends the head (%v)", ie.N, ie.Err)
+		return noResponse(ie, secure)
 	}
-	return Diag("timeout", "reading the response failed: %v", err)
+	return Diag("no-response", "reading the response failed: %v", err)
+}
+
+// noResponse explains a connection that ended before a complete response
+// head, with the causes that usually lie behind it.
+func noResponse(ie *IncompleteError, secure bool) Diagnostic {
+	what := fmt.Sprintf("the server closed the connection after %d bytes, before a complete response head (%v)", ie.N, ie.Err)
+	if ie.N == 0 {
+		what = fmt.Sprintf("the server closed the connection without answering (0 bytes received; %v)", ie.Err)
+	}
+	switch msg := fmt.Sprint(ie.Err); {
+	case strings.Contains(msg, "remote error: tls: certificate required"), strings.Contains(msg, "remote error: tls: bad certificate"):
+		// The TLS 1.3 server judges the client certificate after the
+		// client's handshake ended, so the alert arrives on the first read.
+		return Diag("no-response", "%s: the server requires a client certificate; give one with --cert FILE --cert-key FILE", what)
+	case strings.Contains(msg, "remote error: tls:"):
+		return Diag("no-response", "%s: the server ended TLS with an alert; if it requires a client certificate, give one with --cert FILE --cert-key FILE", what)
+	case !secure:
+		return Diag("no-response", "%s; likely causes: a TLS port spoken to in plain text (try wss://), a server that closes connections to unknown paths (check the path), or one that requires a client certificate", what)
+	}
+	return Diag("no-response", "%s; likely causes: a server that requires a client certificate (--cert FILE --cert-key FILE), or one that closes connections to unknown paths (check the path)", what)
 }
 
 func hasID(ds []Diagnostic, id string) bool {

@@ -119,8 +119,28 @@ func TestResponseDiagnostics(t *testing.T) {
 			msg: []string{"binary data", `\xff\xfe\x00garbage`}},
 		{name: "head too large", resp: "HTTP/1.1 101 Switching Protocols\r\nX-Big: " + strings.Repeat("x", 100<<10) + "\r\n\r\n",
 			id: "head-too-large", sev: handshake.SevError, class: handshake.ClassNoResponse, msg: []string{"65536 bytes"}},
-		{name: "closed without answer", resp: "", id: "timeout", sev: handshake.SevError, class: handshake.ClassNoResponse, msg: []string{"0 bytes"}},
-		{name: "closed mid head", resp: "HTTP/1.1 101 Switching", id: "timeout", sev: handshake.SevError, class: handshake.ClassNoResponse, msg: []string{"after 22 bytes"}},
+		{name: "426 with an empty version list", resp: "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version:\r\nContent-Length: 0\r\n\r\n",
+			id: "version-unsupported", sev: handshake.SevError, class: handshake.ClassRefused, msg: []string{`Sec-WebSocket-Version ""`, "empty list", `offered "13"`}},
+		{name: "426 with an empty version list explained", resp: "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: ,\r\nContent-Length: 0\r\n\r\n",
+			id: "status-not-101", sev: handshake.SevError, class: handshake.ClassRefused, msg: []string{"empty Sec-WebSocket-Version list"}},
+		{name: "deflate declined", resp: ok101 + "\r\n", o: handshake.Options{Deflate: true},
+			id: "extension-declined", sev: handshake.SevInfo, class: handshake.ClassOK, msg: []string{"did not accept permessage-deflate", `"permessage-deflate; client_max_window_bits"`, "runs without it"}},
+		{name: "one of two extensions declined", resp: ok101 + "Sec-WebSocket-Extensions: x-a\r\n\r\n", o: handshake.Options{Extensions: []string{"x-a", "x-b; p=1", "x-b"}},
+			id: "extension-declined", sev: handshake.SevInfo, class: handshake.ClassOK, msg: []string{"did not accept x-b", `"x-b; p=1", "x-b"`}},
+		{name: "extension accepted is not declined", resp: ok101 + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", o: handshake.Options{Deflate: true},
+			id: "extension-ok", sev: handshake.SevOK, class: handshake.ClassOK, not: []string{"extension-declined"}},
+		{name: "400 whose body asks for TLS", resp: "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 35\r\n\r\nThis server speaks TLS: use wss://\n",
+			id: "status-not-101", sev: handshake.SevError, class: handshake.ClassRefused, msg: []string{"wants TLS", "try wss://"}, not: []string{"timeout"}},
+		{name: "400 body", resp: "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 35\r\n\r\nThis server speaks TLS: use wss://\n",
+			id: "body", sev: handshake.SevInfo, class: handshake.ClassRefused, msg: []string{"35 bytes of text/plain", `"This server speaks TLS: use wss://"`}},
+		{name: "chunked body", resp: "HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n6\r\norigin\r\n9\r\n refused\n\r\n0\r\n\r\n",
+			id: "body", sev: handshake.SevInfo, class: handshake.ClassRefused, msg: []string{"15 bytes", `"origin refused"`}},
+		{name: "closed body without length", resp: "HTTP/1.1 500 Internal Server Error\r\n\r\n<h1>upstream down</h1>",
+			id: "body", sev: handshake.SevInfo, class: handshake.ClassRefused, msg: []string{"22 bytes", `"<h1>upstream down</h1>"`}},
+		{name: "no body", resp: "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+			id: "status-not-101", sev: handshake.SevError, class: handshake.ClassRefused, not: []string{"body"}},
+		{name: "closed without answer", resp: "", id: "no-response", sev: handshake.SevError, class: handshake.ClassNoResponse, msg: []string{"0 bytes", "try wss://"}, not: []string{"timeout"}},
+		{name: "closed mid head", resp: "HTTP/1.1 101 Switching", id: "no-response", sev: handshake.SevError, class: handshake.ClassNoResponse, msg: []string{"after 22 bytes"}, not: []string{"timeout"}},
 		{name: "early data", resp: ok101 + "\r\n\x81\x05hello", id: "early-data", sev: handshake.SevInfo, class: handshake.ClassOK, msg: []string{"7 bytes"}},
 		{name: "expect status", resp: ok101 + "\r\n", o: handshake.Options{ExpectStatus: 426}, id: "expect-status", sev: handshake.SevError,
 			class: handshake.ClassExpect, msg: []string{"expected status 426, got 101"}},
@@ -441,8 +461,11 @@ func TestInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := diagOf(t, res.Diagnostics, "timeout")
+	d := diagOf(t, res.Diagnostics, "no-response")
 	if !strings.Contains(d.Message, "interrupted after 12 bytes") || res.Class != handshake.ClassNoResponse {
-		t.Errorf("Class %v, timeout message %q", res.Class, d.Message)
+		t.Errorf("Class %v, no-response message %q", res.Class, d.Message)
+	}
+	if hasDiag(res.Diagnostics, "timeout") {
+		t.Errorf("an interruption is not a timeout: %v", res.Diagnostics)
 	}
 }

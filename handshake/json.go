@@ -3,6 +3,7 @@ package handshake
 import (
 	"math"
 	"time"
+	"unicode/utf8"
 )
 
 // Document is the `inspect --json` document of SPEC §3.1. Fields marshal in
@@ -42,6 +43,11 @@ type DocResponse struct {
 	Status  int         `json:"status"`
 	Reason  string      `json:"reason"`
 	Headers [][2]string `json:"headers"`
+	// Body is the start of a non-101 response's body (at most MaxBody
+	// bytes), null when it had none; invalid UTF-8 is escaped as in the
+	// transcript.
+	Body          *string `json:"body"`
+	BodyTruncated bool    `json:"body_truncated"`
 }
 
 // DocAccept is the Sec-WebSocket-Accept check.
@@ -112,7 +118,14 @@ func (r *Result) Document(exitCode int) *Document {
 		d.Request = &DocRequest{Raw: redactedRaw(&q.Head, r.shown), Method: q.Method, Target: q.Target, Headers: docHeaders(&q.Head, r.shown)}
 	}
 	if p := r.Response; p != nil {
-		d.Response = &DocResponse{Raw: redactedRaw(&p.Head, r.shown), Proto: p.Proto, Status: p.Status, Reason: p.Reason, Headers: docHeaders(&p.Head, r.shown)}
+		d.Response = &DocResponse{Raw: redactedRaw(&p.Head, r.shown), Proto: p.Proto, Status: p.Status, Reason: p.Reason, Headers: docHeaders(&p.Head, r.shown), BodyTruncated: p.BodyTruncated}
+		if p.Body != nil {
+			body := string(p.Body)
+			if !utf8.Valid(p.Body) {
+				body = escapeString(body)
+			}
+			d.Response.Body = &body
+		}
 	}
 	if a := r.Accept; a != nil {
 		d.Accept = &DocAccept{Key: a.Key, Expected: a.Expected, Received: a.Received, OK: a.OK}

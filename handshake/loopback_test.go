@@ -160,5 +160,15 @@ func diagOf(t *testing.T, ds []handshake.Diagnostic, id string) handshake.Diagno
 	return handshake.Diagnostic{}
 }
 
+// hasDiag reports whether ds has a diagnostic with id.
+func hasDiag(ds []handshake.Diagnostic, id string) bool {
+	for _, d := range ds {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // bufioReader wraps c for ReadRequest.
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }

@@ -11,6 +11,12 @@ type Response struct {
 	Proto  string // "HTTP/1.1" as spelled
 	Status int    // 0 when the status line has no three-digit code
 	Reason string
+
+	// Body holds the first bytes (at most MaxBody) of a non-101
+	// response's body, nil when it has none; BodyTruncated says whether the
+	// body was longer.
+	Body          []byte
+	BodyTruncated bool
 }
 
 // ReadResponse reads one response head from br and leaves every byte after

@@ -200,6 +200,14 @@ func (r *Result) appendTranscript(b *bytes.Buffer, p Painter) {
 		}
 		b.WriteString(p(KindResponse, "<"))
 		b.WriteByte('\n')
+		if len(r.Response.Body) > 0 {
+			for _, l := range bodyLines(r.Response.Body) {
+				line(KindResponse, "< ", l)
+			}
+			if r.Response.BodyTruncated {
+				line(KindNote, "* ", fmt.Sprintf("Body cut after %d bytes", MaxBody))
+			}
+		}
 	} else if len(r.Partial) > 0 {
 		h := parseHead(string(r.Partial), r.Partial)
 		for _, l := range redactedLines(&h, r.shown) {
