@@ -49,3 +49,45 @@ func TestSteadyStateAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestFragmentedMessageAllocs checks that a 4 MiB message in 64-byte
+// fragments grows its buffer geometrically: a fresh Conn reads it with
+// O(log n) allocations (a dozen or so, not one per fragment) and
+// allocates at most about twice the message, in both roles.
+func TestFragmentedMessageAllocs(t *testing.T) {
+	if raceOn {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	const size = 4 << 20
+	msg := benchPayload(size)
+	for _, role := range roles {
+		var rec bytes.Buffer
+		peer := wire.NewConn(bufio.NewReader(strings.NewReader("")), &rec, wire.Config{Role: wire.Role(1 - role)})
+		if err := peer.WriteFragmented(wire.OpText, msg, size/64); err != nil {
+			t.Fatal(err)
+		}
+		src := bytes.NewReader(rec.Bytes())
+		br := bufio.NewReader(src)
+		var err error
+		var got int
+		bytesAlloc := heapGrowth(func() {
+			allocs := testing.AllocsPerRun(3, func() {
+				src.Reset(rec.Bytes())
+				br.Reset(src)
+				var m wire.Message
+				m, err = wire.NewConn(br, io.Discard, wire.Config{Role: role}).Read()
+				got = len(m.Data)
+			})
+			if allocs > 24 {
+				t.Errorf("%v: %v allocations to read a %d-byte message in %d fragments, want O(log n), at most 24", role, allocs, size, size/64)
+			}
+		})
+		if err != nil || got != size {
+			t.Fatalf("%v: read %d bytes, %v", role, got, err)
+		}
+		// AllocsPerRun calls the function once more to warm up: 4 reads.
+		if per := bytesAlloc / 4; per > 3*size {
+			t.Errorf("%v: %d bytes allocated per %d-byte message, want at most %d", role, per, size, 3*size)
+		}
+	}
+}

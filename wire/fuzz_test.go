@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"testing/iotest"
 	"unicode/utf8"
 
 	"github.com/wsdbg/wsdbg/wire"
@@ -53,7 +54,8 @@ func FuzzReadHeader(f *testing.F) {
 // FuzzConnRead feeds arbitrary bytes to a Conn in either role, with and
 // without permessage-deflate, and a small size limit: it must never panic,
 // every error must be a *ProtocolError with a close code we send or an
-// end of input, and no message may exceed the limit or carry invalid text.
+// end of input, and no message may exceed the limit or carry invalid text;
+// read whole or a byte at a time, the input must give the same result.
 func FuzzConnRead(f *testing.F) {
 	for _, role := range roles {
 		for _, tc := range conformanceCases() {
@@ -81,6 +83,14 @@ func FuzzConnRead(f *testing.F) {
 				if d != wire.DirIn || int64(len(p)) > h.Length {
 					t.Fatalf("OnFrame(%v, %v) with %d payload bytes", d, h, len(p))
 				}
+			}
+		}
+		if cfg.Deflate == nil {
+			// Frames taken whole from the read buffer and frames read
+			// piece by piece must give the same messages and errors.
+			whole := readLog(bytes.NewReader(data), cfg.Role, limit)
+			if bytewise := readLog(iotest.OneByteReader(bytes.NewReader(data)), cfg.Role, limit); whole != bytewise {
+				t.Fatalf("read whole:\n%s\nread a byte at a time:\n%s", whole, bytewise)
 			}
 		}
 		c := wire.NewConn(bufio.NewReader(bytes.NewReader(data)), io.Discard, cfg)

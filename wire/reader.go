@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,9 @@ func (c *Conn) Read() (Message, error) {
 			err = c.readCompressed()
 		} else {
 			err = c.readPlain()
+		}
+		if err == nil && !r.h.Fin && !r.compressed {
+			err = c.readBuffered()
 		}
 		if err != nil {
 			return Message{}, c.fail(err)
@@ -242,15 +246,19 @@ func (c *Conn) readControl() (Message, error) {
 // before the data arrives.
 const trustedLength = 1 << 20
 
-// grow returns b with room for more bytes, at most left more. Up to
-// trustedLength (1 MiB) the declared length is believed and the room made
-// at once, so a typical message costs one allocation of its exact size and
-// leaves no garbage behind (the buffer is reused for the next message).
-// Beyond that the capacity doubles only as data actually arrives, so a
-// length the peer merely claims never costs more than 1 MiB.
-func grow(b []byte, left int64) []byte {
+// grow returns b with room for more bytes, for a frame with left bytes
+// still to come, within a total capacity of limit. Up to trustedLength
+// (1 MiB) the declared length is believed and the room made at once, so a
+// typical message costs one allocation of its exact size and leaves no
+// garbage behind (the buffer is reused for the next message). Beyond that,
+// and for a message arriving in many small fragments, the capacity doubles
+// as data actually arrives: a 4 MiB message in 64-byte fragments costs
+// about a dozen allocations and two copies of its bytes, not one copy per
+// fragment, and a length the peer merely claims never costs more than
+// 1 MiB or twice what has arrived, nor more than limit.
+func grow(b []byte, left, limit int64) []byte {
 	n := max(int64(cap(b)), min(left, trustedLength), 4096)
-	n = min(n, left)
+	n = max(min(n, limit-int64(cap(b))), min(left, 1))
 	nb := make([]byte, len(b), int64(cap(b))+n)
 	copy(nb, b)
 	return nb
@@ -261,7 +269,7 @@ func (c *Conn) readPlain() error {
 	r := &c.r
 	for r.left > 0 {
 		if len(r.msg) == cap(r.msg) {
-			r.msg = grow(r.msg, r.left)
+			r.msg = grow(r.msg, r.left, c.maxSize)
 		}
 		l := len(r.msg)
 		n, err := c.readPayload(r.msg[l:cap(r.msg)])
@@ -281,6 +289,72 @@ func (c *Conn) readPlain() error {
 	return nil
 }
 
+// readBuffered reads the continuation frames of the current uncompressed
+// message that are already whole in the read buffer, in one pass over it:
+// a message in many small fragments (Autobahn 9.3, 9.4) then costs a few
+// nanoseconds per frame instead of a header read, a check and a payload
+// read each. It takes only frames that need no judgement (a continuation
+// frame with no reserved bits, masked as the role requires, with a
+// minimal length of at most 64 KiB that keeps the message within the
+// limit) and leaves anything else, and anything incomplete, to the
+// general path, which applies every rule of RFC 6455 §5 and reports it.
+// Each frame still goes to OnFrame and through the UTF-8 check in order.
+func (c *Conn) readBuffered() error {
+	r := &c.r
+	buf, _ := c.br.Peek(c.br.Buffered())
+	used := 0
+	defer func() { c.br.Discard(used) }()
+	wantMask := c.role == RoleServer
+	for !r.h.Fin {
+		p := buf[used:]
+		if len(p) < 2 || p[0]&0x7f != 0 || (p[1]&0x80 != 0) != wantMask {
+			return nil
+		}
+		l, hl := int(p[1]&0x7f), 2
+		switch {
+		case l == 127:
+			return nil
+		case l == 126:
+			if len(p) < 4 {
+				return nil
+			}
+			if l, hl = int(binary.BigEndian.Uint16(p[2:4])), 4; l < 126 {
+				return nil
+			}
+		}
+		h := Header{Fin: p[0]&0x80 != 0, Op: OpContinuation, Masked: wantMask, Length: int64(l)}
+		if wantMask {
+			if len(p) < hl+4 {
+				return nil
+			}
+			copy(h.Mask[:], p[hl:hl+4])
+			hl += 4
+		}
+		if len(p) < hl+l || int64(len(r.msg)+l) > c.maxSize {
+			return nil
+		}
+		if cap(r.msg)-len(r.msg) < l {
+			r.msg = grow(r.msg, int64(l), c.maxSize)
+		}
+		start := len(r.msg)
+		r.msg = append(r.msg, p[hl:hl+l]...)
+		if wantMask {
+			Mask(h.Mask, 0, r.msg[start:])
+		}
+		used += hl + l
+		r.h, r.fstart, r.inMsg = h, start, !h.Fin
+		r.frames++
+		if r.op == OpText && l > 0 {
+			if pe := r.checkUTF8(); pe != nil {
+				c.frameIn(h, r.msg[start:])
+				return pe
+			}
+		}
+		c.frameIn(h, r.msg[start:])
+	}
+	return nil
+}
+
 // readCompressed reads the rest of a compressed data frame and inflates it
 // into the message chunk by chunk, so the size limit and UTF-8 checks
 // apply as data arrives (RFC 7692 §7.2.2).
@@ -294,7 +368,7 @@ func (c *Conn) readCompressed() error {
 			if c.onFrame != nil {
 				// Keep the frame's payload for OnFrame.
 				if len(r.raw) == cap(r.raw) {
-					r.raw = grow(r.raw, r.left)
+					r.raw = grow(r.raw, r.left, int64(len(r.raw))+r.left)
 				}
 				l := len(r.raw)
 				n, err = c.readPayload(r.raw[l:cap(r.raw)])
