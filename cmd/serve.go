@@ -195,10 +195,21 @@ func startServer(ctx context.Context, o *IO, opts *serveOptions, w io.Writer, tt
 	if err != nil {
 		return nil, exitf(ExitFailure, "listen on %q: %v; pick another address or port (port 0 picks a free one)", opts.Listen, unwrapListenErr(err))
 	}
+	s := newServer(o, opts, w, tty)
+	s.ln, s.tls = ln, tlsConf != nil
+	if tlsConf != nil {
+		s.ln = tls.NewListener(ln, tlsConf)
+	}
+	s.announce(ln.Addr().(*net.TCPAddr))
+	go s.acceptLoop(ctx)
+	return s, nil
+}
+
+// newServer returns a server that is not listening yet: its connections
+// come from the accept loop, or from a test that hands one in.
+func newServer(o *IO, opts *serveOptions, w io.Writer, tty bool) *server {
 	s := &server{
 		opts:  opts,
-		ln:    ln,
-		tls:   tlsConf != nil,
 		sink:  &logSink{w: w},
 		conns: make(map[*serverConn]struct{}),
 		done:  make(chan struct{}),
@@ -209,12 +220,7 @@ func startServer(ctx context.Context, o *IO, opts *serveOptions, w io.Writer, tt
 	if opts.Deflate {
 		s.respOpts.AcceptExtensions = acceptDeflate
 	}
-	if tlsConf != nil {
-		s.ln = tls.NewListener(ln, tlsConf)
-	}
-	s.announce(ln.Addr().(*net.TCPAddr))
-	go s.acceptLoop(ctx)
-	return s, nil
+	return s
 }
 
 // unwrapListenErr drops the "listen tcp 127.0.0.1:8080: " prefix that the
