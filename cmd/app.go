@@ -5,6 +5,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -42,7 +43,10 @@ func Main(args []string, o *IO) int {
 func MainContext(ctx context.Context, args []string, o *IO) int {
 	o.fill()
 	app := newApp(o)
-	err := app.RunContext(ctx, interleavedArgs(app, args))
+	arranged, err := interleavedArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, arranged)
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -50,8 +54,67 @@ func MainContext(ctx context.Context, args []string, o *IO) int {
 	var ee *ExitError
 	if !(errors.As(err, &ee) && ee.Quiet) {
 		fmt.Fprintf(o.Err, "wsdbg: %s\n", err)
+		if code == ExitUsage {
+			writeJSONUsageError(o, app, args, err)
+		}
 	}
 	return code
+}
+
+// writeJSONUsageError puts a usage error on stdout too when the command
+// line asked for --json, so that a program reading stdout learns why there
+// is nothing else: inspect's document (SPEC §3.1) with ok false, exit_code
+// 2 and error, or an NDJSON error event (SPEC §3.2) for the commands that
+// stream events.
+func writeJSONUsageError(o *IO, app *cli.App, args []string, err error) {
+	var c *cli.Command
+	var url any
+	wantJSON := false
+	for _, a := range args[1:] {
+		if a == "--" {
+			break
+		}
+		if c == nil {
+			if !strings.HasPrefix(a, "-") {
+				if c = app.Command(a); c == nil {
+					return
+				}
+			}
+			continue
+		}
+		switch a {
+		case "--json", "-json", "--json=true", "-json=true":
+			wantJSON = true
+		}
+	}
+	if c == nil || !wantJSON {
+		return
+	}
+	switch c.Name {
+	case "inspect", "probe":
+		if arranged, aerr := interleavedArgs(app, args); aerr == nil {
+			for i, a := range arranged {
+				if a == "--" && i+1 < len(arranged) {
+					url = arranged[i+1]
+					break
+				}
+			}
+		}
+		_ = writeJSON(o.Out, struct {
+			URL      any    `json:"url"`
+			OK       bool   `json:"ok"`
+			ExitCode int    `json:"exit_code"`
+			Error    string `json:"error"`
+		}{url, false, ExitUsage, err.Error()})
+	default:
+		enc := json.NewEncoder(o.Out)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(struct {
+			Event    string `json:"event"`
+			Message  string `json:"message"`
+			ExitCode int    `json:"exit_code"`
+		}{"error", err.Error(), ExitUsage})
+	}
 }
 
 func newApp(o *IO) *cli.App {
@@ -68,8 +131,9 @@ func newApp(o *IO) *cli.App {
 		// that applies it, which races when several runs share a process
 		// (demo, tests). Each run gets its own help flag instead; the
 		// library still finds it by name and prints the help.
-		HideHelp:             true,
-		Flags:                []cli.Flag{newHelpFlag()},
+		HideHelp: true,
+		Flags: []cli.Flag{newHelpFlag(),
+			&cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version (as 'wsdbg version' does)"}},
 		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError:         onUsageError,
@@ -89,7 +153,11 @@ func newApp(o *IO) *cli.App {
 	for _, c := range app.Commands {
 		names = append(names, c.Name)
 	}
+	app.Commands = append(app.Commands, newHelpCommand(names))
 	app.Action = func(c *cli.Context) error {
+		if c.Bool("version") && c.NArg() == 0 {
+			return printVersion(o)
+		}
 		if c.NArg() == 0 {
 			_ = cli.ShowAppHelp(c)
 			return &ExitError{Code: ExitUsage, Err: errors.New("no command given"), Quiet: true}
@@ -104,9 +172,32 @@ func newHelpFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help"}
 }
 
+// newHelpCommand is `wsdbg help [COMMAND]`: the same text as --help.
+func newHelpCommand(names []string) *cli.Command {
+	return &cli.Command{
+		Name:      "help",
+		Usage:     "show the commands, or one command's options: wsdbg help COMMAND",
+		UsageText: "wsdbg help [COMMAND]",
+		Action: func(c *cli.Context) error {
+			switch c.NArg() {
+			case 0:
+				return cli.ShowAppHelp(c)
+			case 1:
+				name := c.Args().First()
+				if c.App.Command(name) == nil {
+					return usageErrorf("no command %q; the commands are %s (try 'wsdbg help')", name, strings.Join(names, ", "))
+				}
+				// The same text as `wsdbg COMMAND --help`, from the same code.
+				return c.App.RunContext(c.Context, []string{c.App.Name, name, "--help"})
+			}
+			return usageErrorf("help takes one command name, got %d arguments; e.g. wsdbg help send", c.NArg())
+		},
+	}
+}
+
 func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
 	hint := "try 'wsdbg --help'"
-	if c != nil && c.Command != nil && c.Command.Name != "" {
+	if c != nil && c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
 		hint = fmt.Sprintf("try 'wsdbg %s --help'", c.Command.Name)
 	}
 	return usageErrorf("%s; %s", err, hint)

@@ -59,7 +59,7 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%q: exit %d, want %d", args, code, cmd.ExitUsage)
 		}
 		msg := errb.String()
-		hint := strings.Contains(msg, "try ") || strings.Contains(msg, "usage: ") || strings.Contains(msg, "run ")
+		hint := strings.Contains(msg, "try ") || strings.Contains(msg, "usage: ") || strings.Contains(msg, "run ") || strings.Contains(msg, "write ")
 		if !strings.HasPrefix(msg, "wsdbg: ") || !hint {
 			t.Errorf("%q: stderr %q should say what is wrong and what to try", args, msg)
 		}

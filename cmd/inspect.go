@@ -22,7 +22,7 @@ type inspectOptions struct {
 func newInspectCommand(o *IO) *cli.Command {
 	flags := append(handshakeFlags(),
 		&cli.BoolFlag{Name: "json", Usage: "print one JSON document (the request, the response, diagnostics, timing, TLS) instead of the transcript"},
-		&cli.IntFlag{Name: "expect-status", Usage: "fail with exit code 7 unless the response status is `N`", DefaultText: "none"},
+		&cli.IntFlag{Name: "expect-status", Usage: "fail with exit code 7 unless the response status is `N`"},
 		&cli.StringFlag{Name: "expect-protocol", Usage: "fail with exit code 7 unless the server selects subprotocol `NAME`"},
 		listFlag("expect-extension", "", "NAME", "fail with exit code 7 unless the server accepts this extension (parameters are not compared); repeatable"),
 	)

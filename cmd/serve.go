@@ -123,12 +123,15 @@ func serveOptionsFrom(c *cli.Context) (*serveOptions, error) {
 	default:
 		return nil, usageErrorf("--color %q: use auto, always or never", opts.Color)
 	}
+	if err := checkListen(opts.Listen); err != nil {
+		return nil, err
+	}
 	if (opts.TLSCert == "") != (opts.TLSKey == "") {
 		return nil, usageErrorf("--tls-cert and --tls-key go together; give both files or neither")
 	}
 	size, err := parseSize(c.String("max-message-size"))
 	if err != nil {
-		return nil, usageErrorf("--max-message-size: %v", err)
+		return nil, usageErrorf("--max-message-size %s: %v; write e.g. --max-message-size 16MiB", c.String("max-message-size"), err)
 	}
 	opts.MaxMessageSize = size
 	if opts.HeadTimeout <= 0 {
@@ -175,6 +178,22 @@ type server struct {
 	conns map[*serverConn]struct{}
 	done  chan struct{}
 	err   error
+}
+
+// checkListen validates --listen HOST:PORT before anything listens, so that
+// a bare port or a typo is a usage error (exit 2) with the form to use.
+func checkListen(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		if n, aerr := strconv.Atoi(v); aerr == nil && n >= 0 && n <= 65535 {
+			return usageErrorf("--listen %s is a port without a host; write --listen 127.0.0.1:%s (or --listen :%s for every interface)", v, v, v)
+		}
+		return usageErrorf("--listen %s is not HOST:PORT; write e.g. --listen 127.0.0.1:8080 (port 0 picks a free one)", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return usageErrorf("--listen %s: port %q is not a number from 0 to 65535; write e.g. --listen %s", v, port, net.JoinHostPort(host, "8080"))
+	}
+	return nil
 }
 
 // startServer listens on opts.Listen and serves in the background until

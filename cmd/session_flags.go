@@ -83,15 +83,16 @@ func sessionFromFlags(c *cli.Context, o *IO) (*sessionOptions, error) {
 	}
 	n, err := parseSize(c.String("max-message-size"))
 	if err != nil {
-		return nil, usageErrorf("--max-message-size: %v", err)
+		return nil, usageErrorf("--max-message-size %s: %v; write e.g. --max-message-size 16MiB", c.String("max-message-size"), err)
 	}
 	s.MaxMessageSize = n
 	return s, nil
 }
 
-// parseSize parses a byte count: a number with an optional unit k, M, G
-// (powers of 1024; KiB, MiB, GiB and KB, MB, GB mean the same), e.g. 1k,
-// 64MiB, 1048576.
+// parseSize parses a byte count: a whole number with an optional unit k,
+// M, G (powers of 1024; KiB, MiB, GiB and KB, MB, GB mean the same), e.g.
+// 1k, 64MiB, 1048576. Its errors say what is wrong with the value without
+// repeating it; the caller names the flag and the value.
 func parseSize(v string) (int64, error) {
 	s := strings.TrimSpace(v)
 	i := 0
@@ -99,14 +100,19 @@ func parseSize(v string) (int64, error) {
 		i++
 	}
 	if i == 0 {
-		return 0, fmt.Errorf("%q is not a size; give bytes with an optional unit, e.g. 1k, 16MiB, 1048576", v)
+		return 0, errors.New("not a size in bytes")
 	}
-	n, err := strconv.ParseInt(s[:i], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q is too large", v)
+	num, unit := s[:i], strings.TrimSpace(s[i:])
+	frac := ""
+	if strings.HasPrefix(unit, ".") {
+		j := 1
+		for j < len(unit) && unit[j] >= '0' && unit[j] <= '9' {
+			j++
+		}
+		frac, unit = unit[:j], strings.TrimSpace(unit[j:])
 	}
 	var shift uint
-	switch strings.ToLower(strings.TrimSpace(s[i:])) {
+	switch strings.ToLower(unit) {
 	case "", "b":
 	case "k", "kb", "kib":
 		shift = 10
@@ -115,16 +121,27 @@ func parseSize(v string) (int64, error) {
 	case "g", "gb", "gib":
 		shift = 30
 	default:
-		return 0, fmt.Errorf("%q has an unknown unit %q; use k, M or G (e.g. 64MiB)", v, s[i:])
+		return 0, fmt.Errorf("unknown unit %q; the units are k, M and G (or KiB, MiB, GiB)", unit)
+	}
+	if frac != "" {
+		f, _ := strconv.ParseFloat(num+frac, 64)
+		bytes := fmt.Sprintf("%.0f", f*float64(int64(1)<<shift))
+		return 0, &sizeError{msg: fmt.Sprintf("a size is a whole number of bytes (%s%s is %s bytes)", num+frac, unit, bytes), example: bytes}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n > (1<<62)>>shift {
+		return 0, errors.New("too large; the largest size is 4 EiB")
 	}
 	if n == 0 {
-		return 0, fmt.Errorf("%q must be at least 1 byte", v)
-	}
-	if n > (1<<62)>>shift {
-		return 0, fmt.Errorf("%q is too large", v)
+		return 0, errors.New("a size must be at least 1 byte")
 	}
 	return n << shift, nil
 }
+
+// sizeError is a parseSize error that knows a good value to suggest.
+type sizeError struct{ msg, example string }
+
+func (e *sizeError) Error() string { return e.msg }
 
 // notePalette colors the session's text-mode lines on a terminal.
 var notePalette = map[repl.Kind][]color.Attribute{

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -28,8 +29,20 @@ func newVersionCommand(o *IO) *cli.Command {
 			if c.NArg() > 0 {
 				return usageErrorf("version takes no arguments, got %q; run 'wsdbg version' alone", c.Args().First())
 			}
-			_, err := fmt.Fprintf(o.Out, "wsdbg %s %s %s/%s\n", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return err
+			return printVersion(o)
 		},
 	}
+}
+
+// printVersion prints the line of `wsdbg version` and `wsdbg --version`.
+func printVersion(o *IO) error {
+	_, err := fmt.Fprintf(o.Out, "wsdbg %s %s %s/%s\n", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return err
+}
+
+// UserAgent is the User-Agent wsdbg sends by default (SPEC §1.1):
+// wsdbg/VERSION, with a local build's "(devel)" written as "devel" since
+// parentheses do not belong in a product token (RFC 9110 §10.1.5).
+func UserAgent() string {
+	return "wsdbg/" + strings.Trim(Version(), "()")
 }
