@@ -28,6 +28,7 @@ func newConnectOptions(o *IO, url string) *connectOptions {
 	return &connectOptions{sessionOptions: sessionOptions{
 		Handshake: &handshake.Options{
 			URL:         url,
+			UserAgent:   UserAgent(),
 			Timeout:     handshake.DefaultTimeout,
 			Now:         o.Now,
 			Rand:        o.Rand,

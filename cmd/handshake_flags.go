@@ -69,13 +69,7 @@ func (f *repeatFlag) Apply(set *flag.FlagSet) error {
 }
 
 // String is the flag's line in --help.
-func (f *repeatFlag) String() string {
-	names := []string{f.name}
-	if f.short != "" {
-		names = append(names, f.short)
-	}
-	return cli.FlagNamePrefixer(names, f.placeholder) + "\t" + f.usage
-}
+func (f *repeatFlag) String() string { return flagLine(f) }
 
 // listOf returns the values given to a listFlag, in order.
 func listOf(c *cli.Context, name string) []string {
@@ -90,8 +84,8 @@ func listOf(c *cli.Context, name string) []string {
 // have a session and are not here. Each call returns fresh flags.
 func handshakeFlags() []cli.Flag {
 	return []cli.Flag{
-		listFlag("header", "H", `"Name: value"`, "add a request header; repeatable; a default header's name (Host, Origin, Upgrade, Connection, Sec-WebSocket-*) replaces that header in place; several -H with one name send several lines"),
-		listFlag("omit", "", "NAME", "do not send this default header (e.g. --omit Sec-WebSocket-Key); repeatable"),
+		listFlag("header", "H", `"Name: value"`, "add a request header; repeatable; a default header's name (Host, Upgrade, Connection, Sec-WebSocket-*, User-Agent) replaces that header in place; several -H with one name send several lines"),
+		listFlag("omit", "", "NAME", "do not send this default header (e.g. --omit Sec-WebSocket-Key, --omit User-Agent); repeatable"),
 		listFlag("protocol", "p", "NAME", "offer this subprotocol; repeatable, in order of preference; sent comma-joined in one Sec-WebSocket-Protocol line"),
 		&cli.BoolFlag{Name: "split-headers", Usage: "send each offered subprotocol and extension on its own header line instead of comma-joined"},
 		listFlag("extension", "x", "RAW", "offer this extension verbatim, e.g. -x \"permessage-deflate; client_max_window_bits\"; repeatable"),
@@ -151,6 +145,7 @@ func handshakeOptions(c *cli.Context, o *IO) (*handshake.Options, error) {
 		Key:          c.String("key"),
 		Origin:       c.String("origin"),
 		RequestFile:  c.String("request-file"),
+		UserAgent:    UserAgent(),
 		Timeout:      c.Duration("timeout"),
 		Insecure:     c.Bool("insecure"),
 		CACert:       c.String("cacert"),
@@ -365,6 +360,12 @@ func runHandshake(ctx context.Context, o *IO, opts *handshake.Options, transcrip
 	if opts.Getenv == nil {
 		opts.Getenv = o.getenv
 	}
+	// The transcript is printed as the exchange happens (SPEC §1.1), so a
+	// server that never answers shows what was sent while wsdbg waits.
+	opts.Live = nil
+	if transcript != nil {
+		opts.Live = handshake.NewLive(transcript, p)
+	}
 	r, err := handshake.Do(ctx, opts)
 	if err != nil {
 		var ue *handshake.UsageError
@@ -373,13 +374,11 @@ func runHandshake(ctx context.Context, o *IO, opts *handshake.Options, transcrip
 		}
 		return nil, exitf(ExitFailure, "handshake: %v", err)
 	}
-	if transcript != nil {
-		if err := r.WriteTranscript(transcript, p); err != nil {
-			if r.Conn != nil {
-				r.Conn.Close()
-			}
-			return r, exitf(ExitFailure, "write transcript: %v", err)
+	if err := opts.Live.Err(); err != nil {
+		if r.Conn != nil {
+			r.Conn.Close()
 		}
+		return r, exitf(ExitFailure, "write transcript: %v", err)
 	}
 	return r, nil
 }

@@ -85,6 +85,7 @@ func TestHandshakeOptionsMapping(t *testing.T) {
 		Key:          "a2V5",
 		Origin:       "http://o.test",
 		RequestFile:  "req.txt",
+		UserAgent:    UserAgent(),
 		Timeout:      3 * time.Second,
 		Insecure:     true,
 		SNI:          "s.test",

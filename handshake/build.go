@@ -33,6 +33,13 @@ func ParseURL(raw string) (*url.URL, error) {
 	if s == "" {
 		return nil, &UsageError{"parse URL", errors.New("empty URL; try ws://host:port/path")}
 	}
+	if scheme, rest, ok := strings.Cut(s, ":"); ok && !strings.HasPrefix(rest, "//") && !allDigits(rest) {
+		if _, known := wsScheme(scheme); known {
+			// "ws:/host/" or "wss:host:port": url.Parse reads these as a
+			// path or as host "ws", so the request would go elsewhere.
+			return nil, &UsageError{"parse URL", fmt.Errorf("%q: the scheme %q needs \"//\" before the host; write %s://%s", raw, scheme+":", strings.ToLower(scheme), strings.TrimLeft(rest, "/"))}
+		}
+	}
 	if !strings.Contains(s, "://") {
 		s = "ws://" + s
 	}
@@ -54,7 +61,80 @@ func ParseURL(raw string) (*url.URL, error) {
 		}
 	}
 	u.Fragment, u.RawFragment = "", ""
+	// A space in the path is sent as %20 (EscapedPath); the query gets the
+	// same treatment, so that neither breaks the request line (RFC 9112
+	// §3: the request-target has no spaces; RFC 3986 §2.1).
+	u.RawQuery = escapeQuery(u.RawQuery)
 	return u, nil
+}
+
+// URLNote describes how ParseURL changed the path or query of raw into u's
+// request-target (spaces and other bytes a request line cannot carry, sent
+// percent-encoded), for the transcript; "" when it is sent as typed.
+func URLNote(raw string, u *url.URL) string {
+	s := strings.TrimSpace(raw)
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	i := strings.IndexAny(s, "/?")
+	if i < 0 {
+		return ""
+	}
+	typed, sent := s[i:], RequestTarget(u)
+	if strings.HasPrefix(typed, "?") {
+		typed = "/" + typed
+	}
+	if typed == sent {
+		return ""
+	}
+	return fmt.Sprintf("Request-target %s: the URL's %s is sent percent-encoded: a request line carries no spaces, quotes or non-ASCII bytes (RFC 3986 §2.1, RFC 9112 §3)", escapeString(sent), escapeString(typed))
+}
+
+// escapeQuery percent-encodes the bytes of a raw query that cannot appear
+// in a request-target, leaving everything else (and existing %XX) as typed.
+func escapeQuery(q string) string {
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if queryEscapes(q[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return q
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(q)+2*n)
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if queryEscapes(c) {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// queryEscapes reports whether c must be percent-encoded in a query: the
+// WHATWG query percent-encode set for special schemes (controls, space,
+// ", #, <, >, ' and non-ASCII).
+func queryEscapes(c byte) bool {
+	return c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\''
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // defaultPort returns 443 for wss and 80 otherwise (RFC 6455 §3).
@@ -117,7 +197,7 @@ func ParseHeader(s string) (name, value string, err error) {
 // rather than being appended (SPEC §1.1).
 func isDefaultName(name string) bool {
 	switch strings.ToLower(name) {
-	case "host", "origin", "upgrade", "connection", "authorization":
+	case "host", "origin", "upgrade", "connection", "authorization", "user-agent":
 		return true
 	}
 	return len(name) >= len("sec-websocket-") && strings.EqualFold(name[:len("sec-websocket-")], "sec-websocket-")
@@ -141,9 +221,10 @@ type kv struct {
 //	Sec-WebSocket-Extensions  (item 11; -x verbatim, then the --deflate offer)
 //	Origin                    (item 8; only when given)
 //	Authorization: Basic      (from the URL's userinfo, RFC 7617)
+//	User-Agent                (Options.UserAgent, e.g. wsdbg/v1.2.0; RFC 9110 §10.1.5)
 //
 // Then the -H fields: a name among the defaults (Host, Origin, Upgrade,
-// Connection, Authorization, Sec-WebSocket-*) replaces that default in place,
+// Connection, Authorization, User-Agent, Sec-WebSocket-*) replaces that default in place,
 // several -H of one name giving several lines there; other names, and
 // default names not present, are appended in order. --omit removes
 // defaults by name (ASCII case-insensitive) before -H applies.
@@ -180,6 +261,9 @@ func BuildRequest(u *url.URL, o *Options) ([]byte, error) {
 		pass, _ := u.User.Password()
 		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
 		fields = append(fields, kv{name: "Authorization", value: "Basic " + cred})
+	}
+	if o.UserAgent != "" {
+		fields = append(fields, kv{name: "User-Agent", value: o.UserAgent})
 	}
 
 	// --omit

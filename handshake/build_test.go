@@ -185,6 +185,9 @@ func TestUsageErrors(t *testing.T) {
 		{"bad port", handshake.Options{URL: "ws://host:http/"}, "port"},
 		{"port out of range", handshake.Options{URL: "ws://host:65536/"}, `bad port "65536"`},
 		{"empty", handshake.Options{URL: ""}, "empty URL"},
+		{"one slash", handshake.Options{URL: "ws:/127.0.0.1:17310/"}, `parse URL: "ws:/127.0.0.1:17310/": the scheme "ws:" needs "//" before the host; write ws://127.0.0.1:17310/`},
+		{"no slashes", handshake.Options{URL: "wss:127.0.0.1:17311"}, `parse URL: "wss:127.0.0.1:17311": the scheme "wss:" needs "//" before the host; write wss://127.0.0.1:17311`},
+		{"upper case", handshake.Options{URL: "HTTP:/h/"}, `the scheme "HTTP:" needs "//" before the host; write http://h/`},
 		{"bad header", handshake.Options{URL: "ws://127.0.0.1:1/", Headers: []string{"NoColon"}}, `"NoColon" is not "Name: value"`},
 		{"missing file", handshake.Options{URL: "ws://127.0.0.1:1/", RequestFile: "/nonexistent/req"}, "read request file"},
 	}
@@ -209,6 +212,9 @@ func TestParseURL(t *testing.T) {
 		{"ws://[::1]:9000/", "ws://[::1]:9000/", "[::1]:9000", "[::1]:9000", "/"},
 		{"wss://[2001:db8::1]/", "wss://[2001:db8::1]/", "[2001:db8::1]", "[2001:db8::1]:443", "/"},
 		{"ws://u:p@h/p%20q?", "ws://u:p@h/p%20q?", "h", "h:80", "/p%20q?"},
+		{"ws://h/a b?q=c d&e=\"f\"", "ws://h/a%20b?q=c%20d&e=%22f%22", "h", "h:80", "/a%20b?q=c%20d&e=%22f%22"},
+		{"ws://h/?q=é", "ws://h/?q=%C3%A9", "h", "h:80", "/?q=%C3%A9"},
+		{"ws:8080", "ws://ws:8080", "ws:8080", "ws:8080", "/"},
 	}
 	for _, tt := range tests {
 		u, err := handshake.ParseURL(tt.in)
@@ -218,6 +224,50 @@ func TestParseURL(t *testing.T) {
 		}
 		if u.String() != tt.url || handshake.HostHeader(u) != tt.hostHeader || handshake.HostPort(u) != tt.hostPort || handshake.RequestTarget(u) != tt.target {
 			t.Errorf("ParseURL(%q) = %s, Host %q, addr %q, target %q; want %s, %q, %q, %q", tt.in, u, handshake.HostHeader(u), handshake.HostPort(u), handshake.RequestTarget(u), tt.url, tt.hostHeader, tt.hostPort, tt.target)
+		}
+	}
+}
+
+// TestURLNote: a URL whose path or query had to be percent-encoded gets a
+// note saying what is sent instead; one sent as typed gets none.
+func TestURLNote(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"ws://h/a b?q=c d", `Request-target /a%20b?q=c%20d: the URL's /a b?q=c d is sent percent-encoded: a request line carries no spaces, quotes or non-ASCII bytes (RFC 3986 §2.1, RFC 9112 §3)`},
+		{"ws://h?q=c d", `Request-target /?q=c%20d: the URL's /?q=c d is sent percent-encoded: a request line carries no spaces, quotes or non-ASCII bytes (RFC 3986 §2.1, RFC 9112 §3)`},
+		{"ws://h/chat?room=1&x=%20", ""},
+		{"ws://h", ""},
+		{"h:80/x#frag", ""},
+	} {
+		u, err := handshake.ParseURL(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := handshake.URLNote(tt.in, u); got != tt.want {
+			t.Errorf("URLNote(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestUserAgent: Options.UserAgent goes after the WebSocket fields; -H
+// replaces it in place and --omit leaves it out (SPEC §1.1).
+func TestUserAgent(t *testing.T) {
+	t.Parallel()
+	u, _ := handshake.ParseURL("ws://h/")
+	base := "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + fixedKey + "\r\nSec-WebSocket-Version: 13\r\n"
+	for _, tt := range []struct {
+		name string
+		o    handshake.Options
+		want string
+	}{
+		{"default", handshake.Options{Key: fixedKey, UserAgent: "wsdbg/v1.0.0", Origin: "http://o"}, base + "Origin: http://o\r\nUser-Agent: wsdbg/v1.0.0\r\n\r\n"},
+		{"-H replaces", handshake.Options{Key: fixedKey, UserAgent: "wsdbg/v1.0.0", Headers: []string{"X-A: 1", "user-agent: curl/8"}}, base + "user-agent: curl/8\r\nX-A: 1\r\n\r\n"},
+		{"--omit", handshake.Options{Key: fixedKey, UserAgent: "wsdbg/v1.0.0", Omit: []string{"user-agent"}}, base + "\r\n"},
+		{"none", handshake.Options{Key: fixedKey}, base + "\r\n"},
+	} {
+		got, err := handshake.BuildRequest(u, &tt.o)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("%s: %v\n got %q\nwant %q", tt.name, err, got, tt.want)
 		}
 	}
 }

@@ -49,20 +49,26 @@ func Do(ctx context.Context, o *Options) (*Result, error) {
 	}
 	var hops []*Result
 	first, cur := HostPort(u), o
+	var pre []string
+	if n := URLNote(o.URL, u); n != "" && file == nil {
+		pre = append(pre, n)
+	}
 	for {
-		res, err := exchange(ctx, u, cur, file)
+		if cur != o {
+			pre = append(pre, fmt.Sprintf("Not sending the -H credentials (Authorization, Cookie) to %s after a redirect from %s", HostPort(u), first))
+		}
+		res, err := exchange(ctx, u, cur, file, pre)
 		if err != nil {
 			return nil, err
 		}
-		if cur != o {
-			res.Notes = append(res.Notes, fmt.Sprintf("Not sending the -H credentials (Authorization, Cookie) to %s after a redirect from %s", HostPort(u), first))
-		}
+		pre = nil
 		next, why := redirectTarget(res, u, o)
 		if next == nil || len(hops) == MaxRedirects {
 			if next != nil {
 				res.Later = append(res.Later, fmt.Sprintf("Not following Location %q: already followed %d redirects", why, MaxRedirects))
 			}
 			res.Redirects = hops
+			o.Live.rest(res)
 			return res, nil
 		}
 		// A followed redirect is not a refusal, and expectations apply to
@@ -74,6 +80,7 @@ func Do(ctx context.Context, o *Options) (*Result, error) {
 			}
 		}
 		res.Diagnostics = append(kept, Diag("redirect", "%d %s: following Location %q to %s", res.Response.Status, res.Response.Reason, why, shownURL(next, o.ShowSecrets)))
+		o.Live.rest(res)
 		hops = append(hops, res)
 		u = next
 		cur = o
@@ -136,12 +143,14 @@ func redirectTarget(res *Result, u *url.URL, o *Options) (*url.URL, string) {
 	return next, loc
 }
 
-// exchange runs one request/response over a new connection.
-func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result, error) {
-	start := o.now()
+// exchange runs one request/response over a new connection; pre are notes
+// to print first. With o.Live the notes and the request are printed as they
+// happen; the caller prints the rest once it has judged the response.
+func exchange(ctx context.Context, u *url.URL, o *Options, file []byte, pre []string) (*Result, error) {
 	res := &Result{
 		URL:    shownURL(u, o.ShowSecrets),
-		Timing: Timing{DNS: -1, Connect: -1, TLS: -1, Response: -1, Total: -1},
+		Notes:  pre,
+		Timing: Timing{DNS: -1, Connect: -1, Proxy: -1, TLS: -1, Response: -1, Total: -1},
 		shown:  o.ShowSecrets,
 	}
 	res.rand = func(b []byte) error {
@@ -165,17 +174,20 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 		}
 	}
 	res.Request = ParseRequest(raw)
+	var fileNotes []string
 	if file != nil && shapes(o) {
-		res.Notes = append(res.Notes, "--request-file is sent as it is: -H, --omit, -p, -x, --deflate, --key, --origin and --ws-version do not apply")
+		fileNotes = append(fileNotes, "--request-file is sent as it is: -H, --omit, -p, -x, --deflate, --key, --origin and --ws-version do not apply")
 	}
 	if file != nil && len(res.Request.Raw) > 0 {
 		if n := len(file) - headLen(file); n > 0 {
-			res.Notes = append(res.Notes, fmt.Sprintf("--request-file has %d bytes after the head; they are sent too", n))
+			fileNotes = append(fileNotes, fmt.Sprintf("--request-file has %d bytes after the head; they are sent too", n))
 		} else if headLen(file) == len(file) && !headComplete(file) {
-			res.Notes = append(res.Notes, "--request-file does not end with a blank line; the server may wait for the rest of the head")
+			fileNotes = append(fileNotes, "--request-file does not end with a blank line; the server may wait for the rest of the head")
 		}
 	}
 	res.Request.Raw = raw
+	o.Live.begin()
+	o.Live.catchUp(res)
 
 	ctx, cancel := context.WithTimeout(ctx, o.timeout())
 	defer cancel()
@@ -184,12 +196,20 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 	if o.SNI != "" {
 		t.ServerName = o.SNI
 	}
-	conn, info, err := Dial(ctx, t, o)
+	// The clock starts here: dial times each phase from the end of the
+	// one before, and the response phase runs from the end of the dial, so
+	// the parts add up to the total.
+	start := o.now()
+	conn, info, err := dial(ctx, t, o, start)
+	sent := start
 	if info != nil {
-		res.Notes = append(info.Notes, res.Notes...)
+		res.Notes = append(append(res.Notes, info.Notes...), fileNotes...)
 		res.Diagnostics = append(res.Diagnostics, info.Diagnostics...)
-		res.Timing.DNS, res.Timing.Connect, res.Timing.TLS = info.DNS, info.Connect, info.TLS
+		res.Timing.DNS, res.Timing.Connect, res.Timing.Proxy, res.Timing.TLS = info.DNS, info.Connect, info.Proxy, info.TLS
 		res.TLS = info.TLSInfo
+		if !info.End.IsZero() {
+			sent = info.End
+		}
 	}
 	if err != nil {
 		res.Class = ClassNoResponse
@@ -207,7 +227,7 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 		if Worst(res.Diagnostics) < SevError {
 			res.Diagnostics = append(res.Diagnostics, Diag("connect-failed", "could not open the connection: %s", err))
 		}
-		res.Timing.Total = o.now().Sub(start)
+		res.Timing.Total = sent.Sub(start)
 		return res, nil
 	}
 	res.Diagnostics = append(res.Diagnostics, DiagnoseRequest(res.Request)...)
@@ -224,16 +244,17 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte) (*Result
 	})
 	defer stop()
 
-	sent := o.now()
 	if _, err := conn.Write(raw); err != nil {
 		conn.Close()
 		res.Class = ClassNoResponse
 		res.Err = fmt.Errorf("write request: %w", err)
 		res.Diagnostics = append(res.Diagnostics, Diag("connect-failed", "the connection broke while the request was written: %v; the server may have closed it (check the port and scheme)", err))
-		res.Timing.Total = o.now().Sub(start)
+		end := o.now()
+		res.Timing.Response, res.Timing.Total = end.Sub(sent), end.Sub(start)
 		return res, nil
 	}
 	res.Sent = true
+	o.Live.request(res)
 
 	br := bufio.NewReaderSize(conn, 4096)
 	resp, err := ReadResponse(br)

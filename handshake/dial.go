@@ -31,13 +31,22 @@ func Dial(ctx context.Context, t Target, o *Options) (net.Conn, *DialInfo, error
 	if o == nil {
 		o = &Options{}
 	}
+	return dial(ctx, t, o, o.now())
+}
+
+// dial is Dial with the instant the handshake's clock started: every
+// moment from start to the end of the dial is counted in exactly one of
+// DNS, Connect, Proxy and TLS (each phase runs from the end of the one
+// before), so that the parts add up to the total (SPEC §2).
+func dial(ctx context.Context, t Target, o *Options, start time.Time) (net.Conn, *DialInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout())
 	defer cancel()
 	d := &dialer{
 		o:    o,
 		t:    t,
-		info: &DialInfo{DNS: -1, Connect: -1, TLS: -1},
+		info: &DialInfo{DNS: -1, Connect: -1, Proxy: -1, TLS: -1},
 		dial: o.DialContext,
+		mark: start,
 	}
 	if d.dial == nil {
 		nd := &net.Dialer{}
@@ -56,17 +65,26 @@ type dialer struct {
 	t    Target
 	info *DialInfo
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	mark time.Time // end of the last phase timed
 }
 
+// note adds a transcript line, printed at once with Options.Live.
 func (d *dialer) note(format string, args ...any) {
-	d.info.Notes = append(d.info.Notes, fmt.Sprintf(format, args...))
+	n := fmt.Sprintf(format, args...)
+	d.info.Notes = append(d.info.Notes, n)
+	d.o.Live.note(n)
 }
 
-func (d *dialer) since(start time.Time) time.Duration {
-	el := d.o.now().Sub(start)
+// lap returns the time since the end of the last timed phase and starts
+// the next one.
+func (d *dialer) lap() time.Duration {
+	now := d.o.now()
+	el := now.Sub(d.mark)
 	if el < 0 {
 		el = 0
 	}
+	d.mark = now
+	d.info.End = now
 	return el
 }
 
@@ -132,9 +150,8 @@ func (d *dialer) address() (string, error) {
 
 // connectUnix dials the Unix domain socket at path.
 func (d *dialer) connectUnix(ctx context.Context, path string) (net.Conn, error) {
-	start := d.o.now()
 	conn, err := d.dial(ctx, "unix", path)
-	d.info.Connect = d.since(start)
+	d.info.Connect = d.lap()
 	if err != nil {
 		hint := "check the path given to --unix and that a server listens on it"
 		switch {
@@ -166,7 +183,6 @@ func (d *dialer) connectTCP(ctx context.Context, addr string) (net.Conn, error) 
 	if err != nil {
 		return nil, err
 	}
-	start := d.o.now()
 	var conn net.Conn
 	var errs []string
 	var lastErr error
@@ -181,7 +197,7 @@ func (d *dialer) connectTCP(ctx context.Context, addr string) (net.Conn, error) 
 			break
 		}
 	}
-	d.info.Connect = addDur(d.info.Connect, d.since(start))
+	d.info.Connect = addDur(d.info.Connect, d.lap())
 	if conn == nil {
 		return nil, &DialError{Stage: "connect", Err: d.connectError(ctx, addr, ips, errs, lastErr)}
 	}
@@ -204,9 +220,8 @@ func (d *dialer) resolve(ctx context.Context, host string) ([]string, error) {
 		}
 		return []string{host}, nil
 	}
-	start := d.o.now()
 	ips, err := net.DefaultResolver.LookupHost(ctx, host)
-	d.info.DNS = addDur(d.info.DNS, d.since(start))
+	d.info.DNS = addDur(d.info.DNS, d.lap())
 	if err == nil && len(ips) == 0 {
 		err = &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
 	}

@@ -76,6 +76,7 @@ type DocDiag struct {
 type DocTiming struct {
 	DNS      *float64 `json:"dns_ms"`
 	Connect  *float64 `json:"connect_ms"`
+	Proxy    *float64 `json:"proxy_ms"`
 	TLS      *float64 `json:"tls_ms"`
 	Response *float64 `json:"response_ms"`
 	Total    *float64 `json:"total_ms"`
@@ -134,7 +135,7 @@ func (r *Result) Document(exitCode int) *Document {
 	for _, g := range r.Diagnostics {
 		d.Diagnostics = append(d.Diagnostics, DocDiag{ID: g.ID, Severity: g.Severity.String(), Message: g.Message, RFC: g.RFC})
 	}
-	d.Timing = DocTiming{DNS: msPtr(r.Timing.DNS), Connect: msPtr(r.Timing.Connect), TLS: msPtr(r.Timing.TLS), Response: msPtr(r.Timing.Response), Total: msPtr(r.Timing.Total)}
+	d.Timing = DocTiming{DNS: msPtr(r.Timing.DNS), Connect: msPtr(r.Timing.Connect), Proxy: msPtr(r.Timing.Proxy), TLS: msPtr(r.Timing.TLS), Response: msPtr(r.Timing.Response), Total: msPtr(r.Timing.Total)}
 	if t := r.TLS; t != nil {
 		d.TLS = &DocTLS{Version: t.Version, Cipher: t.Cipher, ALPN: t.ALPN, ServerName: t.ServerName, Certificates: make([]DocCert, 0, len(t.Certs))}
 		for _, c := range t.Certs {

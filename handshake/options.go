@@ -26,6 +26,7 @@ type Options struct {
 	Key          string   // --key; "" → NewKey(Rand)
 	Origin       string   // --origin; "" → no Origin field
 	RequestFile  string   // --request-file: send this file's bytes as the request
+	UserAgent    string   // User-Agent sent after the WebSocket fields; "" → none (SPEC §1.1)
 	Timeout      time.Duration
 
 	// TLS, proxy and routing (used by Dial).
@@ -45,6 +46,10 @@ type Options struct {
 	ExpectStatus    int      // --expect-status; 0 → none
 	ExpectProtocol  string   // --expect-protocol
 	ExpectExtension []string // --expect-extension, extension names
+
+	// Live, when not nil, prints the transcript while the exchange
+	// happens (SPEC §1.1) instead of leaving it all to WriteTranscript.
+	Live *Live
 
 	// CheckExtension validates a permessage-deflate element the server
 	// accepted against the offered elements (RFC 7692 §7.1); each returned

@@ -250,6 +250,9 @@ func (d *dialer) viaProxy(ctx context.Context, px *proxySpec, target string) (ne
 		}
 		return nil, err
 	}
+	// The proxy's own TLS and its CONNECT (or SOCKS5) exchange are one
+	// phase of the timing, apart from the connect to the proxy.
+	defer func() { d.info.Proxy = d.lap() }()
 	switch px.URL.Scheme {
 	case "socks5", "socks5h":
 		d.note("Proxy SOCKS5 CONNECT %s via %s%s", target, shown, from)

@@ -69,9 +69,13 @@ type Negotiated struct {
 }
 
 // Timing of one exchange. A duration is -1 when the step did not happen.
+//
+// The phases follow each other without gaps, each starting where the one
+// before ended, so DNS + Connect + Proxy + TLS + Response = Total.
 type Timing struct {
 	DNS, Connect, TLS time.Duration // from Dial
-	Response          time.Duration // request written → response head read
+	Proxy             time.Duration // proxy TLS and CONNECT/SOCKS5 exchange; -1 without a proxy
+	Response          time.Duration // end of the dial → response head read (writing the request included)
 	Total             time.Duration // start → response head read (or failure)
 }
 

@@ -23,7 +23,9 @@ type DialInfo struct {
 	Diagnostics []Diagnostic // tls-insecure, tls-alpn, ...
 	DNS         time.Duration
 	Connect     time.Duration
-	TLS         time.Duration // TLS handshake time
+	Proxy       time.Duration // proxy TLS and CONNECT or SOCKS5 exchange, after the connect to the proxy
+	TLS         time.Duration // TLS handshake time, with the server
+	End         time.Time     // when the last phase ended
 	TLSInfo     *TLSInfo      // nil without TLS
 	RemoteAddr  string        // address actually connected to (the proxy's, with a proxy)
 }

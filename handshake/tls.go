@@ -106,6 +106,7 @@ func (d *dialer) serverName() string {
 func (d *dialer) handshakeTLS(ctx context.Context, conn net.Conn) (net.Conn, error) {
 	cfg, err := TLSConfig(d.o)
 	if err != nil {
+		d.info.TLS = d.lap()
 		conn.Close()
 		return nil, &DialError{Stage: "tls", Err: err}
 	}
@@ -123,9 +124,8 @@ func (d *dialer) handshakeTLS(ctx context.Context, conn net.Conn) (net.Conn, err
 		return &tls.Certificate{}, nil
 	}
 	tc := tls.Client(conn, cfg)
-	start := d.o.now()
 	err = tc.HandshakeContext(ctx)
-	d.info.TLS = d.since(start)
+	d.info.TLS = d.lap() // from the end of the connect: loading --cacert and --cert too
 	if err != nil {
 		conn.Close()
 		p := describeTLSError(err, name)

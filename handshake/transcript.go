@@ -178,25 +178,43 @@ func (r *Result) WriteTranscript(w io.Writer, p Painter) error {
 }
 
 func (r *Result) appendTranscript(b *bytes.Buffer, p Painter) {
-	line := func(k Kind, prefix, text string) {
-		b.WriteString(p(k, prefix+escapeString(text)))
-		b.WriteByte('\n')
+	r.appendNotes(b, p, 0)
+	r.appendRequest(b, p)
+	r.appendRest(b, p)
+}
+
+// transcriptLine writes one "* ", "> " or "< " line, text escaped.
+func transcriptLine(b *bytes.Buffer, p Painter, k Kind, prefix, text string) {
+	b.WriteString(p(k, prefix+escapeString(text)))
+	b.WriteByte('\n')
+}
+
+// appendNotes writes the "*" notes before the request, from the from-th.
+func (r *Result) appendNotes(b *bytes.Buffer, p Painter, from int) {
+	for _, n := range r.Notes[min(from, len(r.Notes)):] {
+		transcriptLine(b, p, KindNote, "* ", n)
 	}
-	for _, n := range r.Notes {
-		line(KindNote, "* ", n)
-	}
+}
+
+// appendRequest writes the request as sent.
+func (r *Result) appendRequest(b *bytes.Buffer, p Painter) {
 	if r.Request != nil && r.Sent {
 		for _, l := range redactedLines(&r.Request.Head, r.shown) {
-			line(KindRequest, "> ", l)
+			transcriptLine(b, p, KindRequest, "> ", l)
 		}
 		if r.Request.EndEOL != "" {
 			b.WriteString(p(KindRequest, ">"))
 			b.WriteByte('\n')
 		}
 	}
+}
+
+// appendRest writes what follows the request: the response, the
+// diagnostics, the later notes and the summary.
+func (r *Result) appendRest(b *bytes.Buffer, p Painter) {
 	if r.Response != nil {
 		for _, l := range redactedLines(&r.Response.Head, r.shown) {
-			line(KindResponse, "< ", l)
+			transcriptLine(b, p, KindResponse, "< ", l)
 		}
 		b.WriteString(p(KindResponse, "<"))
 		b.WriteByte('\n')
@@ -211,14 +229,20 @@ func (r *Result) appendTranscript(b *bytes.Buffer, p Painter) {
 	} else if len(r.Partial) > 0 {
 		h := parseHead(string(r.Partial), r.Partial)
 		for _, l := range redactedLines(&h, r.shown) {
-			line(KindResponse, "< ", l)
+			transcriptLine(b, p, KindResponse, "< ", l)
 		}
+	}
+	// Ids are padded to one column (SPEC §2); an id longer than the
+	// column widens it for the whole block, so messages stay aligned.
+	col := idColumn
+	for _, d := range r.Diagnostics {
+		col = max(col, len(d.ID))
 	}
 	for _, d := range r.Diagnostics {
 		b.WriteString(p(d.Severity.Kind(), d.Severity.Marker()))
 		b.WriteByte(' ')
 		b.WriteString(p(KindID, d.ID))
-		b.WriteString(strings.Repeat(" ", max(1, idColumn+1-len(d.ID))))
+		b.WriteString(strings.Repeat(" ", col+1-len(d.ID)))
 		msg := escapeString(d.Message)
 		if d.Severity > SevOK && d.RFC != "" && !strings.Contains(msg, d.RFC) {
 			msg += " (" + d.RFC + ")"
@@ -227,15 +251,18 @@ func (r *Result) appendTranscript(b *bytes.Buffer, p Painter) {
 		b.WriteByte('\n')
 	}
 	for _, n := range r.Later {
-		line(KindNote, "* ", n)
+		transcriptLine(b, p, KindNote, "* ", n)
 	}
-	line(KindNote, "* ", r.summary())
+	transcriptLine(b, p, KindNote, "* ", r.summary())
 }
 
 // summary is the closing "*" line: status, total time and its parts.
 func (r *Result) summary() string {
 	t := r.Timing
 	parts := fmt.Sprintf("dns %s, connect %s, tls %s, response %s", fmtMS(t.DNS), fmtMS(t.Connect), fmtMS(t.TLS), fmtMS(t.Response))
+	if t.Proxy >= 0 {
+		parts = fmt.Sprintf("dns %s, connect %s, proxy %s, tls %s, response %s", fmtMS(t.DNS), fmtMS(t.Connect), fmtMS(t.Proxy), fmtMS(t.TLS), fmtMS(t.Response))
+	}
 	switch {
 	case r.Response != nil:
 		return fmt.Sprintf("Handshake %d in %s (%s)", r.Response.Status, fmtMS(t.Total), parts)
