@@ -220,10 +220,10 @@ func (r *Result) appendRest(b *bytes.Buffer, p Painter) {
 		b.WriteByte('\n')
 		if len(r.Response.Body) > 0 {
 			for _, l := range bodyLines(r.Response.Body) {
-				line(KindResponse, "< ", l)
+				transcriptLine(b, p, KindResponse, "< ", l)
 			}
 			if r.Response.BodyTruncated {
-				line(KindNote, "* ", fmt.Sprintf("Body cut after %d bytes", MaxBody))
+				transcriptLine(b, p, KindNote, "* ", fmt.Sprintf("Body cut after %d bytes", MaxBody))
 			}
 		}
 	} else if len(r.Partial) > 0 {
