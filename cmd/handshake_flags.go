@@ -306,7 +306,7 @@ func handshakeExitError(r *handshake.Result, quiet bool) *ExitError {
 		msg = "the 101 response breaks RFC 6455: " + strings.Join(errorIDs(r.Diagnostics, false), ", ") + "; see the diagnostics (--lenient continues anyway)"
 	case handshake.ClassExpect:
 		msg = "expectation not met: " + strings.Join(errorIDs(r.Diagnostics, true), ", ")
-		if d, ok := firstError(r.Diagnostics, "expect-"); ok {
+		if d, ok := firstExpectation(r.Diagnostics); ok {
 			msg += " (" + d.Message + ")"
 		}
 	default:
@@ -315,11 +315,21 @@ func handshakeExitError(r *handshake.Result, quiet bool) *ExitError {
 	return &ExitError{Code: code, Err: errors.New(msg), Quiet: quiet}
 }
 
-// firstError returns the first error-level diagnostic whose id starts with
-// prefix.
-func firstError(ds []handshake.Diagnostic, prefix string) (handshake.Diagnostic, bool) {
+// firstError returns the first error-level diagnostic with id, or of any
+// id when id is "".
+func firstError(ds []handshake.Diagnostic, id handshake.ID) (handshake.Diagnostic, bool) {
 	for _, d := range ds {
-		if d.Severity == handshake.SevError && strings.HasPrefix(d.ID, prefix) {
+		if d.Severity == handshake.SevError && (id == "" || d.ID == id) {
+			return d, true
+		}
+	}
+	return handshake.Diagnostic{}, false
+}
+
+// firstExpectation returns the first unmet --expect-*.
+func firstExpectation(ds []handshake.Diagnostic) (handshake.Diagnostic, bool) {
+	for _, d := range ds {
+		if d.Severity == handshake.SevError && d.Entry().Expectation() {
 			return d, true
 		}
 	}
@@ -331,11 +341,12 @@ func firstError(ds []handshake.Diagnostic, prefix string) (handshake.Diagnostic,
 func errorIDs(ds []handshake.Diagnostic, expect bool) []string {
 	var ids []string
 	for _, d := range ds {
-		if d.Severity != handshake.SevError || strings.HasPrefix(d.ID, "request-") {
+		e := d.Entry()
+		if d.Severity != handshake.SevError || e.Side == handshake.SideRequest {
 			continue
 		}
-		if strings.HasPrefix(d.ID, "expect-") == expect {
-			ids = append(ids, d.ID)
+		if e.Expectation() == expect {
+			ids = append(ids, string(d.ID))
 		}
 	}
 	return ids

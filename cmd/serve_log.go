@@ -135,7 +135,7 @@ func (l *logBlock) head(k handshake.Kind, marker string, lines []string) {
 func (l *logBlock) diag(d handshake.Diagnostic) {
 	l.b.WriteString(l.p(d.Severity.Kind(), d.Severity.Marker()))
 	l.b.WriteByte(' ')
-	l.b.WriteString(l.p(handshake.KindID, d.ID))
+	l.b.WriteString(l.p(handshake.KindID, string(d.ID)))
 	l.b.WriteString(strings.Repeat(" ", max(1, 16-len(d.ID))))
 	msg := string(handshake.AppendEscaped(nil, []byte(d.Message)))
 	if d.Severity > handshake.SevOK && d.RFC != "" && !strings.Contains(msg, d.RFC) {

@@ -54,11 +54,20 @@ func TestCatalogMatchesSpec(t *testing.T) {
 		t.Fatalf("found only %d ids in SPEC.md §4; the parser is out of date", len(want))
 	}
 	got := map[string]string{}
-	for _, e := range handshake.Catalog {
-		if _, dup := got[e.ID]; dup {
+	for _, e := range handshake.Catalog() {
+		id := string(e.ID)
+		if _, dup := got[id]; dup {
 			t.Errorf("Catalog lists %s twice", e.ID)
 		}
-		got[e.ID] = e.Severity.String()
+		got[id] = e.Severity.String()
+		// The side comes from the section the id is listed in.
+		wantSide := handshake.SideResponse
+		if strings.Contains(reqPart, "`"+id+"`") {
+			wantSide = handshake.SideRequest
+		}
+		if e.Side != wantSide {
+			t.Errorf("%s: side %v, SPEC.md lists it on the %v side", e.ID, e.Side, wantSide)
+		}
 		if !strings.HasPrefix(e.RFC, "RFC ") || !strings.Contains(e.RFC, "§") {
 			t.Errorf("%s: RFC %q is not a section reference", e.ID, e.RFC)
 		}
@@ -78,6 +87,31 @@ func TestCatalogMatchesSpec(t *testing.T) {
 		if _, ok := want[id]; !ok && !beyondSpec[id] {
 			t.Errorf("Catalog id %s is not in SPEC.md §4", id)
 		}
+	}
+}
+
+// TestCatalogMeanings: what an id means for the outcome is in the
+// catalogue, and Catalog hands out a copy that cannot change it.
+func TestCatalogMeanings(t *testing.T) {
+	t.Parallel()
+	for _, e := range handshake.Catalog() {
+		if want := strings.HasPrefix(string(e.ID), "expect-"); e.Expectation() != want {
+			t.Errorf("%s: Expectation() = %v, want %v", e.ID, e.Expectation(), want)
+		}
+		// RFC 6455 §4.2.1 (and RFC 9112 §3.2 for Host) make these requests
+		// invalid; a bare LF is tolerated (RFC 9112 §2.2).
+		want := e.Side == handshake.SideRequest && e.ID != "request-bare-lf"
+		if e.Refuses() != want {
+			t.Errorf("%s: Refuses() = %v, want %v", e.ID, e.Refuses(), want)
+		}
+	}
+	c := handshake.Catalog()
+	c[0].Severity = handshake.SevError
+	if e, _ := handshake.Lookup(c[0].ID); e.Severity == handshake.SevError {
+		t.Errorf("changing the copy changed the catalogue entry of %s", c[0].ID)
+	}
+	if e := handshake.ID("no-such-id").Entry(); e.ID != "" {
+		t.Errorf("Entry of an unknown id = %+v", e)
 	}
 }
 

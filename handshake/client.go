@@ -75,7 +75,7 @@ func Do(ctx context.Context, o *Options) (*Result, error) {
 		// the final exchange only.
 		kept := res.Diagnostics[:0]
 		for _, d := range res.Diagnostics {
-			if d.ID != "status-not-101" && !strings.HasPrefix(d.ID, "expect-") {
+			if d.ID != "status-not-101" && !d.Entry().Expectation() {
 				kept = append(kept, d)
 			}
 		}
@@ -336,9 +336,10 @@ func classify101(resp *Response, ds []Diagnostic) Class {
 		if d.Severity != SevError {
 			continue
 		}
-		if strings.HasPrefix(d.ID, "expect-") {
+		switch e := d.Entry(); {
+		case e.Expectation():
 			expect = true
-		} else if !strings.HasPrefix(d.ID, "request-") {
+		case e.Side == SideResponse:
 			bad = true
 		}
 	}
@@ -397,7 +398,7 @@ func noResponse(ie *IncompleteError, secure bool) Diagnostic {
 	return Diag("no-response", "%s; likely causes: a server that requires a client certificate (--cert FILE --cert-key FILE), or one that closes connections to unknown paths (check the path)", what)
 }
 
-func hasID(ds []Diagnostic, id string) bool {
+func hasID(ds []Diagnostic, id ID) bool {
 	for _, d := range ds {
 		if d.ID == id {
 			return true

@@ -2,6 +2,7 @@ package handshake
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -35,113 +36,170 @@ func (s Severity) String() string {
 // MarshalText makes a Severity encode as its name in JSON.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// ID is a diagnostic's stable id (SPEC §4), such as "accept-mismatch".
+// Everything else about an id (its severity, side, RFC section, and what it
+// means for the outcome) is in the catalogue: code asks the catalogue, never
+// the spelling of the id.
+type ID string
+
+// Entry returns the catalogue entry of id; a zero entry for an id that is
+// not in the catalogue.
+func (id ID) Entry() CatalogEntry {
+	if i, ok := catalogIndex[id]; ok {
+		return catalog[i]
+	}
+	return CatalogEntry{}
+}
+
 // Diagnostic is one finding about a handshake, with a stable id (SPEC §4).
 type Diagnostic struct {
-	ID       string
+	ID       ID
 	Severity Severity
 	Message  string // names the values involved and the RFC section
 	RFC      string // e.g. "RFC 6455 §4.2.2"
 }
 
-// CatalogEntry fixes the severity and reference of one diagnostic id.
-type CatalogEntry struct {
-	ID       string
-	Severity Severity
-	RFC      string
-	Side     string // "response" (SPEC §4.1) or "request" (SPEC §4.2)
+// Entry returns the catalogue entry of the diagnostic's id.
+func (d Diagnostic) Entry() CatalogEntry { return d.ID.Entry() }
+
+// Side says which message a diagnostic judges.
+type Side uint8
+
+// Sides: the server's answer as the client sees it (SPEC §4.1), or the
+// opening request, as wsdbg sent it or serve received it (SPEC §4.2).
+const (
+	SideResponse Side = iota
+	SideRequest
+)
+
+// String returns "response" or "request".
+func (s Side) String() string {
+	if s == SideRequest {
+		return "request"
+	}
+	return "response"
 }
 
-// Catalog lists every diagnostic id of SPEC §4 with its severity and RFC
-// section. Every diagnostic is built through Diag, which looks the id up
-// here.
-var Catalog = []CatalogEntry{
+// entryFlag marks what an id means for the outcome of a handshake.
+type entryFlag uint8
+
+const (
+	// expectation: an --expect-* that was not met (exit 7), not a fault of
+	// the server's answer.
+	expectation entryFlag = 1 << iota
+	// refuses: a request-side fault that makes the opening handshake
+	// invalid, so that a server refuses it (RFC 6455 §4.2.1; RFC 9112 §3.2
+	// for Host). A bare LF is tolerated (RFC 9112 §2.2) and only reported.
+	refuses
+)
+
+// CatalogEntry fixes everything about one diagnostic id but the message.
+type CatalogEntry struct {
+	ID       ID
+	Severity Severity
+	RFC      string
+	Side     Side
+	flags    entryFlag
+}
+
+// Expectation reports whether the id is an unmet --expect-*.
+func (e CatalogEntry) Expectation() bool { return e.flags&expectation != 0 }
+
+// Refuses reports whether a server refuses an opening request with this
+// request-side finding.
+func (e CatalogEntry) Refuses() bool { return e.flags&refuses != 0 }
+
+// Catalog returns a copy of the catalogue: every diagnostic id of SPEC §4
+// (and the few beyond it that README.md lists), in a fixed order.
+func Catalog() []CatalogEntry { return slices.Clone(catalog) }
+
+// catalog lists every diagnostic id with its severity, RFC section, side
+// and meaning. Every diagnostic is built through Diag, which looks the id
+// up here.
+var catalog = []CatalogEntry{
 	// SPEC §4.1, response side.
-	{"accept-ok", SevOK, "RFC 6455 §4.2.2", "response"},
-	{"accept-missing", SevError, "RFC 6455 §4.1", "response"},
-	{"accept-mismatch", SevError, "RFC 6455 §4.1", "response"},
-	{"accept-duplicate", SevError, "RFC 6455 §11.3.3", "response"},
-	{"status-not-101", SevError, "RFC 6455 §4.1", "response"},
-	{"version-unsupported", SevError, "RFC 6455 §4.4", "response"},
-	{"upgrade-missing", SevError, "RFC 6455 §4.1", "response"},
-	{"upgrade-mismatch", SevError, "RFC 6455 §4.1", "response"},
-	{"connection-missing", SevError, "RFC 6455 §4.1", "response"},
-	{"protocol-ok", SevOK, "RFC 6455 §4.2.2", "response"},
-	{"protocol-not-offered", SevError, "RFC 6455 §4.1", "response"},
-	{"protocol-multiple", SevError, "RFC 6455 §11.3.4", "response"},
-	{"protocol-ignored", SevWarning, "RFC 6455 §4.2.2", "response"},
-	{"extension-ok", SevOK, "RFC 6455 §9.1", "response"},
-	{"extension-not-offered", SevError, "RFC 6455 §4.1", "response"},
-	{"extension-params", SevError, "RFC 7692 §7.1", "response"},
-	{"http-version", SevError, "RFC 6455 §4.1", "response"},
-	{"not-http", SevError, "RFC 9112 §4", "response"},
-	{"head-too-large", SevError, "RFC 9110 §5.4", "response"},
-	{"timeout", SevError, "RFC 6455 §4.1", "response"},
-	{"early-data", SevInfo, "RFC 6455 §4.1", "response"},
-	{"tls-insecure", SevWarning, "RFC 6455 §10.6", "response"},
-	{"tls-verify", SevError, "RFC 5280 §6", "response"},
-	{"tls-alpn", SevWarning, "RFC 7301 §3.2", "response"},
-	{"redirect", SevInfo, "RFC 6455 §4.1", "response"},
-	{"no-response", SevError, "RFC 6455 §4.1", "response"},
-	{"extension-declined", SevInfo, "RFC 6455 §9.1", "response"},
-	{"body", SevInfo, "RFC 9112 §6", "response"},
-	{"expect-status", SevError, "RFC 6455 §4.1", "response"},
-	{"expect-protocol", SevError, "RFC 6455 §4.2.2", "response"},
-	{"expect-extension", SevError, "RFC 6455 §9.1", "response"},
+	{"accept-ok", SevOK, "RFC 6455 §4.2.2", SideResponse, 0},
+	{"accept-missing", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"accept-mismatch", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"accept-duplicate", SevError, "RFC 6455 §11.3.3", SideResponse, 0},
+	{"status-not-101", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"version-unsupported", SevError, "RFC 6455 §4.4", SideResponse, 0},
+	{"upgrade-missing", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"upgrade-mismatch", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"connection-missing", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"protocol-ok", SevOK, "RFC 6455 §4.2.2", SideResponse, 0},
+	{"protocol-not-offered", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"protocol-multiple", SevError, "RFC 6455 §11.3.4", SideResponse, 0},
+	{"protocol-ignored", SevWarning, "RFC 6455 §4.2.2", SideResponse, 0},
+	{"extension-ok", SevOK, "RFC 6455 §9.1", SideResponse, 0},
+	{"extension-not-offered", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"extension-params", SevError, "RFC 7692 §7.1", SideResponse, 0},
+	{"http-version", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"not-http", SevError, "RFC 9112 §4", SideResponse, 0},
+	{"head-too-large", SevError, "RFC 9110 §5.4", SideResponse, 0},
+	{"timeout", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"early-data", SevInfo, "RFC 6455 §4.1", SideResponse, 0},
+	{"tls-insecure", SevWarning, "RFC 6455 §10.6", SideResponse, 0},
+	{"tls-verify", SevError, "RFC 5280 §6", SideResponse, 0},
+	{"tls-alpn", SevWarning, "RFC 7301 §3.2", SideResponse, 0},
+	{"redirect", SevInfo, "RFC 6455 §4.1", SideResponse, 0},
+	{"no-response", SevError, "RFC 6455 §4.1", SideResponse, 0},
+	{"extension-declined", SevInfo, "RFC 6455 §9.1", SideResponse, 0},
+	{"body", SevInfo, "RFC 9112 §6", SideResponse, 0},
+	{"expect-status", SevError, "RFC 6455 §4.1", SideResponse, expectation},
+	{"expect-protocol", SevError, "RFC 6455 §4.2.2", SideResponse, expectation},
+	{"expect-extension", SevError, "RFC 6455 §9.1", SideResponse, expectation},
 
 	// Beyond SPEC §4: no connection could be opened (DNS, TCP, proxy), or it
 	// broke while the request was written, and nothing more specific (tls-*,
 	// timeout) explains it. RFC 6455 §4.1: "If the connection could not be
 	// opened ... the client MUST _Fail the WebSocket Connection_".
-	{"connect-failed", SevError, "RFC 6455 §4.1", "response"},
+	{"connect-failed", SevError, "RFC 6455 §4.1", SideResponse, 0},
 
 	// SPEC §4.2, request side.
-	{"request-method", SevWarning, "RFC 6455 §4.1", "request"},
-	{"request-http-version", SevWarning, "RFC 6455 §4.1", "request"},
-	{"request-host", SevWarning, "RFC 6455 §4.1", "request"},
-	{"request-upgrade", SevWarning, "RFC 6455 §4.1", "request"},
-	{"request-connection", SevWarning, "RFC 6455 §4.1", "request"},
-	{"request-key", SevWarning, "RFC 6455 §4.1", "request"},
-	{"request-version", SevWarning, "RFC 6455 §4.1", "request"},
-	{"request-bare-lf", SevWarning, "RFC 9112 §2.2", "request"},
+	{"request-method", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
+	{"request-http-version", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
+	{"request-host", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
+	{"request-upgrade", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
+	{"request-connection", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
+	{"request-key", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
+	{"request-version", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
+	{"request-bare-lf", SevWarning, "RFC 9112 §2.2", SideRequest, 0},
 }
 
-var catalogIndex = func() map[string]int {
-	m := make(map[string]int, len(Catalog))
-	for i, e := range Catalog {
+var catalogIndex = func() map[ID]int {
+	m := make(map[ID]int, len(catalog))
+	for i, e := range catalog {
 		m[e.ID] = i
 	}
 	return m
 }()
 
 // Lookup returns the catalog entry for id.
-func Lookup(id string) (CatalogEntry, bool) {
+func Lookup(id ID) (CatalogEntry, bool) {
 	i, ok := catalogIndex[id]
 	if !ok {
 		return CatalogEntry{}, false
 	}
-	return Catalog[i], true
+	return catalog[i], true
 }
 
 // Diag builds a diagnostic whose severity and RFC section come from the
-// Catalog; format and args are as for fmt.Sprintf. An id missing from the Catalog is a programming error: Diag
-// panics so that tests catch it.
-func Diag(id string, format string, args ...any) Diagnostic {
-	e, ok := Lookup(id)
-	if !ok {
-		panic("handshake: diagnostic id " + id + " is not in the Catalog")
-	}
+// catalogue; format and args are as for fmt.Sprintf. An id missing from the
+// catalogue is a programming error: Diag panics so that tests catch it.
+func Diag(id ID, format string, args ...any) Diagnostic {
 	msg := format
 	if len(args) > 0 || strings.IndexByte(format, '%') >= 0 {
 		msg = fmt.Sprintf(format, args...)
 	}
-	return Diagnostic{ID: id, Severity: e.Severity, Message: msg, RFC: e.RFC}
+	return diagMsg(id, msg)
 }
 
 // diagMsg is Diag for a message that is already formatted.
-func diagMsg(id, msg string) Diagnostic {
+func diagMsg(id ID, msg string) Diagnostic {
 	e, ok := Lookup(id)
 	if !ok {
-		panic("handshake: diagnostic id " + id + " is not in the Catalog")
+		panic("handshake: diagnostic id " + string(id) + " is not in the catalogue")
 	}
 	return Diagnostic{ID: id, Severity: e.Severity, Message: msg, RFC: e.RFC}
 }

@@ -179,7 +179,7 @@ func TestResponseDiagnostics(t *testing.T) {
 			if d.Severity != tt.sev {
 				t.Errorf("%s severity = %v, want %v", tt.id, d.Severity, tt.sev)
 			}
-			if e, _ := handshake.Lookup(tt.id); d.RFC != e.RFC || d.RFC == "" {
+			if e, _ := handshake.Lookup(handshake.ID(tt.id)); d.RFC != e.RFC || d.RFC == "" {
 				t.Errorf("%s RFC = %q, want %q from the Catalog", tt.id, d.RFC, e.RFC)
 			}
 			for _, m := range tt.msg {
@@ -189,7 +189,7 @@ func TestResponseDiagnostics(t *testing.T) {
 			}
 			for _, id := range tt.not {
 				for _, g := range res.Diagnostics {
-					if g.ID == id {
+					if string(g.ID) == id {
 						t.Errorf("unexpected %s: %s", id, g.Message)
 					}
 				}
@@ -406,7 +406,7 @@ func TestRequestDiagnostics(t *testing.T) {
 			continue
 		}
 		d := ds[0]
-		if d.ID != tt.id || d.Severity != handshake.SevWarning {
+		if string(d.ID) != tt.id || d.Severity != handshake.SevWarning {
 			t.Errorf("%s: got %s (%v), want %s warning", tt.name, d.ID, d.Severity, tt.id)
 		}
 		for _, m := range tt.msg {

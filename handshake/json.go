@@ -133,7 +133,7 @@ func (r *Result) Document(exitCode int) *Document {
 	}
 	d.Negotiated.Extensions = append(d.Negotiated.Extensions, r.Negotiated.Extensions...)
 	for _, g := range r.Diagnostics {
-		d.Diagnostics = append(d.Diagnostics, DocDiag{ID: g.ID, Severity: g.Severity.String(), Message: g.Message, RFC: g.RFC})
+		d.Diagnostics = append(d.Diagnostics, DocDiag{ID: string(g.ID), Severity: g.Severity.String(), Message: g.Message, RFC: g.RFC})
 	}
 	d.Timing = DocTiming{DNS: msPtr(r.Timing.DNS), Connect: msPtr(r.Timing.Connect), Proxy: msPtr(r.Timing.Proxy), TLS: msPtr(r.Timing.TLS), Response: msPtr(r.Timing.Response), Total: msPtr(r.Timing.Total)}
 	if t := r.TLS; t != nil {

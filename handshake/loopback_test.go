@@ -142,7 +142,7 @@ func run(t *testing.T, o *handshake.Options) *handshake.Result {
 func idsOf(ds []handshake.Diagnostic) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
-		out[i] = d.ID
+		out[i] = string(d.ID)
 	}
 	return out
 }
@@ -152,7 +152,7 @@ func idsOf(ds []handshake.Diagnostic) []string {
 func diagOf(t *testing.T, ds []handshake.Diagnostic, id string) handshake.Diagnostic {
 	t.Helper()
 	for _, d := range ds {
-		if d.ID == id {
+		if string(d.ID) == id {
 			return d
 		}
 	}
@@ -163,7 +163,7 @@ func diagOf(t *testing.T, ds []handshake.Diagnostic, id string) handshake.Diagno
 // hasDiag reports whether ds has a diagnostic with id.
 func hasDiag(ds []handshake.Diagnostic, id string) bool {
 	for _, d := range ds {
-		if d.ID == id {
+		if string(d.ID) == id {
 			return true
 		}
 	}

@@ -55,19 +55,6 @@ func (r *ServerReply) Bytes() []byte {
 	return append(append(b, r.Head...), r.Body...)
 }
 
-// refusingIDs lists the request-side diagnostics that make an opening handshake
-// invalid (RFC 6455 §4.2.1, RFC 9112 §3.2 for Host). A bare LF is tolerated
-// (RFC 9112 §2.2 allows a recipient to accept it) and only reported.
-var refusingIDs = map[string]bool{
-	"request-method":       true,
-	"request-http-version": true,
-	"request-host":         true,
-	"request-upgrade":      true,
-	"request-connection":   true,
-	"request-key":          true,
-	"request-version":      true,
-}
-
 // Respond chooses a server's answer to req.
 //
 // A GET (or HEAD) without Upgrade, Sec-WebSocket-Key or
@@ -87,7 +74,7 @@ func Respond(req *Request, opts ServerOptions) *ServerReply {
 	diags := DiagnoseRequest(req)
 	var refused []Diagnostic
 	for _, d := range diags {
-		if refusingIDs[d.ID] {
+		if d.Entry().Refuses() {
 			refused = append(refused, d)
 		}
 	}

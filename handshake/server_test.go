@@ -59,7 +59,7 @@ func parseReply(t *testing.T, r *handshake.ServerReply, method string) (*http.Re
 func ids(ds []handshake.Diagnostic) []string {
 	var out []string
 	for _, d := range ds {
-		out = append(out, d.ID)
+		out = append(out, string(d.ID))
 	}
 	return out
 }

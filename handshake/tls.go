@@ -218,7 +218,8 @@ func insecureVerdict(st tls.ConnectionState, roots *x509.CertPool, name string) 
 // tlsProblem explains a failed TLS handshake: what happened, what to try,
 // and the diagnostic id, if any, that goes with it.
 type tlsProblem struct {
-	Text, Hint, ID string
+	Text, Hint string
+	ID         ID
 }
 
 // describeTLSError turns a handshake error into a sentence with the values

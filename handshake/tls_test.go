@@ -217,14 +217,14 @@ func roundTrip(t testing.TB, conn net.Conn) {
 func diagIDs(ds []handshake.Diagnostic) []string {
 	var ids []string
 	for _, d := range ds {
-		ids = append(ids, d.ID)
+		ids = append(ids, string(d.ID))
 	}
 	return ids
 }
 
 func findDiag(ds []handshake.Diagnostic, id string) (handshake.Diagnostic, bool) {
 	for _, d := range ds {
-		if d.ID == id {
+		if string(d.ID) == id {
 			return d, true
 		}
 	}

@@ -241,7 +241,7 @@ func (r *Result) appendRest(b *bytes.Buffer, p Painter) {
 	for _, d := range r.Diagnostics {
 		b.WriteString(p(d.Severity.Kind(), d.Severity.Marker()))
 		b.WriteByte(' ')
-		b.WriteString(p(KindID, d.ID))
+		b.WriteString(p(KindID, string(d.ID)))
 		b.WriteString(strings.Repeat(" ", col+1-len(d.ID)))
 		msg := escapeString(d.Message)
 		if d.Severity > SevOK && d.RFC != "" && !strings.Contains(msg, d.RFC) {
