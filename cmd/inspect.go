@@ -1,13 +1,17 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/wire"
 )
 
 func init() { register(newInspectCommand) }
@@ -101,7 +105,7 @@ func runInspect(ctx context.Context, o *IO, opts *inspectOptions) error {
 	if r.Conn != nil {
 		// The upgrade happened (or --lenient kept a faulty 101): end it
 		// politely, RFC 6455 §5.5.1, without waiting for the reply.
-		if cerr := r.SendClose1000(); cerr != nil && !opts.JSON {
+		if cerr := closeUpgraded(r, o.Rand); cerr != nil && !opts.JSON {
 			fmt.Fprintf(o.Out, "* Closing: %v\n", cerr)
 		}
 	}
@@ -112,3 +116,28 @@ func runInspect(ctx context.Context, o *IO, opts *inspectOptions) error {
 	}
 	return handshakeExit(r)
 }
+
+// closeUpgraded ends an upgraded connection that no session will use: a
+// close frame with status 1000 (RFC 6455 §5.5.1, §7.1.2), masked with a key
+// from rnd by the same framing code every session uses, then the TCP close,
+// without waiting for the server's close. r no longer holds the connection
+// afterwards.
+func closeUpgraded(r *handshake.Result, rnd io.Reader) error {
+	c := r.Conn
+	if c == nil {
+		return nil
+	}
+	r.Conn, r.Reader = nil, nil
+	wc := wire.NewConn(bufio.NewReaderSize(strings.NewReader(""), 16), c, wire.Config{Role: wire.RoleClient, Rand: rnd})
+	c.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
+	err := wc.WriteClose(wire.CloseNormal, "")
+	cerr := c.Close()
+	if err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	return cerr
+}
+
+// closeWriteTimeout bounds the write of the close frame that ends an
+// unused upgrade: a server that reads nothing must not hold wsdbg.
+const closeWriteTimeout = 2 * time.Second

@@ -216,7 +216,7 @@ func openSession(ctx context.Context, o *IO, opts *sessionOptions, p *repl.Print
 	lenient := opts.Handshake.Lenient && code == ExitHandshake && r.Conn != nil
 	if (code != ExitOK && !lenient) || r.Conn == nil {
 		if r.Conn != nil {
-			_ = r.SendClose1000()
+			_ = closeUpgraded(r, o.Rand)
 		}
 		if code == ExitOK {
 			code = ExitFailure

@@ -429,33 +429,3 @@ func headLen(b []byte) int {
 func headComplete(b []byte) bool {
 	return ParseRequest(b).EndEOL != ""
 }
-
-// SendClose1000 writes a masked close frame with status 1000 (RFC 6455
-// §5.5.1: FIN, opcode 0x8, mask bit, length 2; 6 header bytes and the
-// masked code) and closes the connection. inspect uses it after a 101.
-func (r *Result) SendClose1000() error {
-	if r.Conn == nil {
-		return nil
-	}
-	defer func() { r.Conn, r.Reader = nil, nil }()
-	var frame [8]byte
-	frame[0] = 0x88
-	frame[1] = 0x80 | 2
-	fill := r.rand
-	if fill == nil {
-		fill = func(b []byte) error { _, err := io.ReadFull(rand.Reader, b); return err }
-	}
-	if err := fill(frame[2:6]); err != nil {
-		r.Conn.Close()
-		return fmt.Errorf("close: read mask key: %w", err)
-	}
-	frame[6] = 0x03 ^ frame[2]
-	frame[7] = 0xE8 ^ frame[3]
-	r.Conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	_, err := r.Conn.Write(frame[:])
-	cerr := r.Conn.Close()
-	if err != nil {
-		return fmt.Errorf("close: write close frame: %w", err)
-	}
-	return cerr
-}

@@ -292,35 +292,6 @@ func TestFailTheConnection(t *testing.T) {
 	}
 }
 
-// TestSendClose1000 checks the close frame bytes on the wire.
-func TestSendClose1000(t *testing.T) {
-	t.Parallel()
-	got := make(chan []byte, 1)
-	s := startRaw(t, func(req *handshake.Request, raw []byte, c net.Conn) {
-		key, _ := req.Get("Sec-WebSocket-Key")
-		c.Write([]byte(strings.ReplaceAll(ok101+"\r\n", "{accept}", handshake.AcceptKey(key))))
-		b, _ := io.ReadAll(c)
-		got <- b
-	})
-	res := run(t, &handshake.Options{URL: s.url("/"), Rand: strings.NewReader(strings.Repeat("\xaa", 64))})
-	if err := res.SendClose1000(); err != nil {
-		t.Fatal(err)
-	}
-	if res.Conn != nil {
-		t.Error("Conn still set after SendClose1000")
-	}
-	select {
-	case b := <-got:
-		// FIN+close, MASK+2, key aa aa aa aa, 0x03e8 masked.
-		want := "\x88\x82\xaa\xaa\xaa\xaa" + string([]byte{0x03 ^ 0xaa, 0xe8 ^ 0xaa})
-		if string(b) != want {
-			t.Errorf("close frame = % x, want % x", b, want)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no close frame")
-	}
-}
-
 func TestRedirects(t *testing.T) {
 	t.Parallel()
 	final := startRaw(t, write(ok101+"\r\n"))

@@ -1,6 +1,7 @@
-// Package handshake implements the client side of the WebSocket opening
-// handshake (RFC 6455 §4) for a debugger: it keeps every byte that crosses
-// the wire and explains what it sees.
+// Package handshake implements the WebSocket opening handshake (RFC 6455 §4)
+// for a debugger, on the client side (Do) and the server side (ReadRequest,
+// DiagnoseRequest, Respond): it keeps every byte that crosses the wire and
+// explains what it sees.
 //
 // The levels, bottom up:
 //
@@ -15,8 +16,9 @@
 //   - Requests. BuildRequest writes the default fields in a fixed order,
 //     then applies -H (replace in place, or append) and --omit; AcceptKey
 //     and NewKey implement the key exchange of RFC 6455 §4.2.2.
-//   - Diagnostics. Catalog is the one table of diagnostic ids (SPEC §4) with
-//     their severity and RFC section; Diag builds every diagnostic from it.
+//   - Diagnostics. The catalogue (Catalog, Lookup, ID.Entry) is the one table
+//     of diagnostic ids (SPEC §4) with their severity, side, RFC section and
+//     meaning for the outcome; Diag builds every diagnostic from it.
 //     DiagnoseRequest checks a request (RFC 6455 §4.1); DiagnoseResponse is
 //     a pure function of request, response and options that collects every
 //     finding.
@@ -28,7 +30,9 @@
 //     SPEC §2 with every network byte escaped (AppendEscaped) and secrets
 //     redacted; Result.Document builds the JSON document of SPEC §3.1.
 //
-// The package does not frame messages (see package wire), color text (a
-// Painter supplied by the caller does), read the environment or decide exit
-// codes beyond Class.ExitCode. It imports the standard library only.
+// The package does not frame messages, not even the close frame that ends
+// an upgrade nobody uses (package wire does, and cmd joins the two); it
+// does not color text (a Painter supplied by the caller does), read the
+// environment or decide exit codes beyond Class.ExitCode. It imports the
+// standard library and golang.org/x/net/proxy (SOCKS5).
 package handshake
