@@ -211,7 +211,7 @@ type kv struct {
 // BuildRequest returns the request head for u and o, as bytes ready to
 // write. Default fields come in this fixed order (each only when it applies):
 //
-//	GET <path?query> HTTP/1.1
+//	GET <path?query> HTTP/1.1 (Options.Method and Options.Proto replace GET and HTTP/1.1)
 //	Host                      (port only when not the default; RFC 6455 §4.1 item 4)
 //	Upgrade: websocket        (item 5)
 //	Connection: Upgrade       (item 6)
@@ -287,9 +287,19 @@ func BuildRequest(u *url.URL, o *Options) ([]byte, error) {
 	}
 
 	b := make([]byte, 0, 256)
-	b = append(b, "GET "...)
+	method, proto := o.Method, o.Proto
+	if method == "" {
+		method = "GET"
+	}
+	if proto == "" {
+		proto = "HTTP/1.1"
+	}
+	b = append(b, method...)
+	b = append(b, ' ')
 	b = append(b, RequestTarget(u)...)
-	b = append(b, " HTTP/1.1\r\n"...)
+	b = append(b, ' ')
+	b = append(b, proto...)
+	b = append(b, "\r\n"...)
 	for _, f := range fields {
 		b = append(b, f.name...)
 		b = append(b, ": "...)

@@ -40,6 +40,11 @@ func TestRequestShaping(t *testing.T) {
 				"Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Extensions: x-foo; a=1, permessage-deflate; client_max_window_bits\r\nOrigin: http://example.com\r\n\r\n",
 		},
 		{
+			name: "method and request-line version",
+			o:    handshake.Options{Key: fixedKey, Method: "POST", Proto: "HTTP/1.0"},
+			want: "POST / HTTP/1.0\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + fixedKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		},
+		{
 			name: "split headers",
 			o:    handshake.Options{Key: fixedKey, Protocols: []string{"a", "b"}, Extensions: []string{"x-foo"}, Deflate: true, SplitHeaders: true},
 			want: "GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + fixedKey + "\r\nSec-WebSocket-Version: 13\r\n" +

@@ -320,7 +320,8 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte, pre []st
 // bypasses.
 func shapes(o *Options) bool {
 	return len(o.Headers) > 0 || len(o.Omit) > 0 || len(o.Protocols) > 0 || len(o.Extensions) > 0 ||
-		o.Deflate || o.Key != "" || o.Origin != "" || o.Version != "" || o.SplitHeaders
+		o.Deflate || o.Key != "" || o.Origin != "" || o.Version != "" || o.SplitHeaders ||
+		o.Method != "" || o.Proto != ""
 }
 
 // maxPartial caps the bytes of a failed response kept for the transcript.

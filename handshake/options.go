@@ -27,7 +27,12 @@ type Options struct {
 	Origin       string   // --origin; "" → no Origin field
 	RequestFile  string   // --request-file: send this file's bytes as the request
 	UserAgent    string   // User-Agent sent after the WebSocket fields; "" → none (SPEC §1.1)
-	Timeout      time.Duration
+	// Method and Proto replace GET and HTTP/1.1 in the request line, so
+	// that a request RFC 6455 §4.1 forbids can be built on purpose (probe's
+	// hs-method and hs-http10 checks); "" keeps the default.
+	Method  string
+	Proto   string
+	Timeout time.Duration
 
 	// TLS, proxy and routing (used by Dial).
 	Insecure  bool   // -k

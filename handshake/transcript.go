@@ -116,6 +116,31 @@ func redactedLines(h *Head, show bool) []string {
 	return lines
 }
 
+// RequestLines returns the request head as sent, one line per element
+// (start line first, without line endings), with secret values redacted
+// unless Options.ShowSecrets; nil when no request was written. The text is
+// not escaped.
+func (r *Result) RequestLines() []string {
+	if r.Request == nil || !r.Sent {
+		return nil
+	}
+	return redactedLines(&r.Request.Head, r.shown)
+}
+
+// ResponseLines returns the response head as received, as RequestLines
+// does for the request, or the lines of the partial response kept when
+// reading it failed; nil when nothing came.
+func (r *Result) ResponseLines() []string {
+	switch {
+	case r.Response != nil:
+		return redactedLines(&r.Response.Head, r.shown)
+	case len(r.Partial) > 0:
+		h := parseHead(string(r.Partial), r.Partial)
+		return redactedLines(&h, r.shown)
+	}
+	return nil
+}
+
 func redacted(n int) string { return fmt.Sprintf("<redacted %d bytes>", n) }
 
 // redactedRaw returns the head's bytes with secret values redacted, line
