@@ -168,3 +168,17 @@ func TestProbeExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkProbeServe runs the whole probe (33 checks, default
+// concurrency, fr-large's 1 MiB echo and fr-deflate included) against a
+// local `serve --deflate`; ns/op is the wall time of one run.
+func BenchmarkProbeServe(b *testing.B) {
+	srv := startServe(b, "-q", "-p", "chat", "--deflate")
+	b.ReportAllocs()
+	for b.Loop() {
+		code, out, errOut := runProbeMain(b, "--color", "never", "-p", "chat", srv.url)
+		if code != 0 {
+			b.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+	}
+}

@@ -99,7 +99,7 @@ type testServer struct {
 // startServe runs `wsdbg serve --listen 127.0.0.1:0 args...` through
 // cmd.MainContext, waits for its "Listening" line and stops it when the
 // test ends.
-func startServe(t *testing.T, args ...string) *testServer {
+func startServe(t testing.TB, args ...string) *testServer {
 	t.Helper()
 	ts := &testServer{log: newLogBuffer(), errs: newLogBuffer()}
 	ctx, cancel := context.WithCancel(context.Background())
