@@ -284,3 +284,14 @@ func (res *Result) total(e *env, start time.Time) *Result {
 	res.Elapsed = max(e.now().Sub(start), 0)
 	return res
 }
+
+// RFCOf returns the RFC section of check id, "" when it has none or there
+// is no such check.
+func RFCOf(id string) string {
+	for _, c := range checks {
+		if c.id == id {
+			return c.rfc
+		}
+	}
+	return ""
+}
