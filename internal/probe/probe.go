@@ -267,6 +267,7 @@ func cloneOptions(o *handshake.Options) *handshake.Options {
 	c.Extensions = append([]string(nil), o.Extensions...)
 	c.ExpectExtension = nil
 	c.ExpectStatus, c.ExpectProtocol = 0, ""
+	c.Live = nil // checks record their exchanges; nothing prints while they run
 	return &c
 }
 
