@@ -1,12 +1,14 @@
 package probe
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/wsdbg/wsdbg/handshake"
 	"github.com/wsdbg/wsdbg/wire"
@@ -49,18 +51,25 @@ func record(r *Report, res *handshake.Result) {
 		r.Exchange = append(r.Exchange, Line{'<', l})
 	}
 	for _, d := range res.Diagnostics {
-		if d.Severity >= handshake.SevWarning && !strings.HasPrefix(d.ID, "request-") {
+		if d.Severity >= handshake.SevWarning && d.ID.Entry().Side != handshake.SideRequest {
 			r.note("%s %s: %s", d.Severity.Marker(), d.ID, d.Message)
 		}
 	}
 }
 
-// closeResult ends a handshake's connection: politely, with close 1000,
-// after an upgrade (RFC 6455 §7.1.2).
+// closeResult ends a handshake's connection: politely after an upgrade,
+// with a close frame 1000 (RFC 6455 §7.1.2) and without waiting for the
+// answer, which no check needs.
 func closeResult(res *handshake.Result) {
-	if res != nil && res.Conn != nil {
-		res.SendClose1000()
+	if res == nil || res.Conn == nil {
+		return
 	}
+	c := res.Conn
+	res.Conn, res.Reader = nil, nil
+	ws := wire.NewConn(bufio.NewReaderSize(strings.NewReader(""), 16), c, wire.Config{Role: wire.RoleClient})
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	ws.WriteClose(wire.CloseNormal, "")
+	c.Close()
 }
 
 // status names a response's status: "400 Bad Request".
@@ -154,8 +163,8 @@ func upgraded(r *Report, res *handshake.Result, sent, rule string) {
 func errorList(res *handshake.Result) string {
 	var s []string
 	for _, d := range res.Diagnostics {
-		if d.Severity == handshake.SevError && !strings.HasPrefix(d.ID, "request-") {
-			s = append(s, d.ID+" ("+d.Message+")")
+		if d.Severity == handshake.SevError && d.ID.Entry().Side != handshake.SideRequest {
+			s = append(s, string(d.ID)+" ("+d.Message+")")
 		}
 	}
 	return strings.Join(s, "; ")
@@ -191,7 +200,7 @@ func hsBaseline(ctx context.Context, e *env, r *Report) {
 
 func firstErrorMessage(res *handshake.Result) string {
 	for _, d := range res.Diagnostics {
-		if d.Severity == handshake.SevError && !strings.HasPrefix(d.ID, "request-") {
+		if d.Severity == handshake.SevError && d.ID.Entry().Side != handshake.SideRequest {
 			return d.Message
 		}
 	}
