@@ -128,8 +128,14 @@ func (sc *serverConn) tlsHandshake(ctx context.Context, tc *tls.Conn, b *logBloc
 // response chosen (">") and a summary.
 func (sc *serverConn) logExchange(b *logBlock, req *handshake.Request, reply *handshake.ServerReply) {
 	b.head(handshake.KindResponse, "<", headLines(&req.Head, sc.s.opts.ShowSecrets))
+	// One column for the block's ids, widened by a long one
+	// (request-http-version), as in the client's transcript.
+	col := 15
 	for _, d := range reply.Diagnostics {
-		b.diag(d)
+		col = max(col, len(d.ID))
+	}
+	for _, d := range reply.Diagnostics {
+		b.diag(d, col)
 	}
 	b.head(handshake.KindRequest, ">", headLines(&responseHead(reply).Head, true))
 	switch {

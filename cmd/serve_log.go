@@ -131,12 +131,12 @@ func (l *logBlock) head(k handshake.Kind, marker string, lines []string) {
 }
 
 // diag adds a diagnostic line as the transcript prints it: marker, id
-// padded to a column, sentence, RFC section.
-func (l *logBlock) diag(d handshake.Diagnostic) {
+// padded to col, sentence, RFC section.
+func (l *logBlock) diag(d handshake.Diagnostic, col int) {
 	l.b.WriteString(l.p(d.Severity.Kind(), d.Severity.Marker()))
 	l.b.WriteByte(' ')
 	l.b.WriteString(l.p(handshake.KindID, string(d.ID)))
-	l.b.WriteString(strings.Repeat(" ", max(1, 16-len(d.ID))))
+	l.b.WriteString(strings.Repeat(" ", max(1, col+1-len(d.ID))))
 	msg := string(handshake.AppendEscaped(nil, []byte(d.Message)))
 	if d.Severity > handshake.SevOK && d.RFC != "" && !strings.Contains(msg, d.RFC) {
 		msg += " (" + d.RFC + ")"

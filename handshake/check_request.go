@@ -19,9 +19,9 @@ func DiagnoseRequest(req *Request) []Diagnostic {
 		ds = append(ds, Diag("request-http-version", "request line %q says %q; an opening handshake must be HTTP/1.1", req.StartLine, req.Proto))
 	}
 	if hosts := req.Values("Host"); len(hosts) == 0 {
-		ds = append(ds, Diag("request-host", "no Host field; an opening handshake must name the host (RFC 9112 §3.2)"))
+		ds = append(ds, Diag("request-host", "no Host field; an opening handshake must name the host"))
 	} else if len(hosts) > 1 {
-		ds = append(ds, Diag("request-host", "%d Host fields (%s); a request must have exactly one (RFC 9112 §3.2)", len(hosts), quoteList(hosts)))
+		ds = append(ds, Diag("request-host", "%d Host fields (%s); a request must have exactly one", len(hosts), quoteList(hosts)))
 	}
 	switch ups := req.Values("Upgrade"); {
 	case len(ups) == 0:

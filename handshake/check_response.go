@@ -233,7 +233,7 @@ func checkProtocol(f *Findings, req *Request, resp *Response) {
 	switch {
 	case ngot > 1 || lines > 1:
 		all := resp.Tokens("Sec-WebSocket-Protocol")
-		f.Diagnostics = append(f.Diagnostics, Diag("protocol-multiple", "server selected %d subprotocols (%s in %d lines); it must select exactly one (%s)", len(all), quoteList(all), lines, offeredText))
+		f.Diagnostics = append(f.Diagnostics, Diag("protocol-multiple", "server selected %d subprotocols (%s in %s); it must select exactly one (%s)", len(all), quoteList(all), plural(lines, "line", "lines"), offeredText))
 	case ngot == 0:
 		f.Diagnostics = append(f.Diagnostics, Diag("protocol-not-offered", "server sent an empty Sec-WebSocket-Protocol (%s)", offeredText))
 	case !hasExact(&req.Head, "Sec-WebSocket-Protocol", got):

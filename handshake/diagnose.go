@@ -159,7 +159,7 @@ var catalog = []CatalogEntry{
 	// SPEC §4.2, request side.
 	{"request-method", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
 	{"request-http-version", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
-	{"request-host", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
+	{"request-host", SevWarning, "RFC 9112 §3.2", SideRequest, refuses},
 	{"request-upgrade", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
 	{"request-connection", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
 	{"request-key", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
@@ -202,6 +202,14 @@ func diagMsg(id ID, msg string) Diagnostic {
 		panic("handshake: diagnostic id " + string(id) + " is not in the catalogue")
 	}
 	return Diagnostic{ID: id, Severity: e.Severity, Message: msg, RFC: e.RFC}
+}
+
+// plural returns "1 line" or "2 lines".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // Worst returns the highest severity in ds (SevOK when empty).

@@ -88,6 +88,12 @@ func TestGoldenTranscripts(t *testing.T) {
 			exit:   3,
 		},
 		{
+			name:   "not-http-tls-alert-lf",
+			routes: map[string]string{"127.0.0.1:8443": "\x15\x03\x01\x00\x02\x02\x0a"},
+			o:      handshake.Options{URL: "ws://127.0.0.1:8443/"},
+			exit:   3,
+		},
+		{
 			name:   "timeout-partial",
 			routes: map[string]string{"127.0.0.1:8080": "HTTP/1.1 101 Switching Protocols\r\nUpgrade: webs"},
 			o:      handshake.Options{URL: "ws://127.0.0.1:8080/", Timeout: 200 * time.Millisecond},

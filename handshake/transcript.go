@@ -251,6 +251,11 @@ func (r *Result) appendRest(b *bytes.Buffer, p Painter) {
 				transcriptLine(b, p, KindNote, "* ", fmt.Sprintf("Body cut after %d bytes", MaxBody))
 			}
 		}
+	} else if len(r.Partial) > 0 && !bytes.HasPrefix(r.Partial, []byte("HTTP/")) {
+		// Not HTTP (a TLS alert, binary): one line with every byte shown,
+		// a final \n included, rather than lines split at bytes that
+		// happen to be LF.
+		transcriptLine(b, p, KindResponse, "< ", string(r.Partial))
 	} else if len(r.Partial) > 0 {
 		h := parseHead(string(r.Partial), r.Partial)
 		for _, l := range redactedLines(&h, r.shown) {

@@ -184,3 +184,18 @@ func TestFoldedSecretRedacted(t *testing.T) {
 		t.Errorf("continuation line not shown redacted:\n%s", buf.String())
 	}
 }
+
+// TestTranscriptRFCOnce: a diagnostic's line cites its RFC section once
+// (request-host named RFC 9112 and then RFC 6455).
+func TestTranscriptRFCOnce(t *testing.T) {
+	req := handshake.ParseRequest([]byte("GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+	for _, d := range handshake.DiagnoseRequest(req) {
+		if d.ID == "request-host" {
+			if d.RFC != "RFC 9112 §3.2" || strings.Contains(d.Message, "RFC") {
+				t.Errorf("request-host: RFC %q, message %q", d.RFC, d.Message)
+			}
+			return
+		}
+	}
+	t.Error("no request-host diagnostic")
+}

@@ -399,3 +399,11 @@ func appendHexDump(b, data []byte) []byte {
 	}
 	return b
 }
+
+// plural returns "1 message" or "2 messages".
+func plural[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(int64(n), 10) + " " + many
+}

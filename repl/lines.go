@@ -69,7 +69,7 @@ func (s *Session) SendLines(in io.Reader, op wire.Opcode) (int, error) {
 			if err == io.EOF {
 				return n, nil
 			}
-			return n, fmt.Errorf("read input after %d lines: %w", n, err)
+			return n, fmt.Errorf("read input after %s: %w", plural(n, "line", "lines"), err)
 		}
 	}
 }

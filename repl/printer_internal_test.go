@@ -39,3 +39,14 @@ func TestAppendJSONStringNoAlloc(t *testing.T) {
 		t.Errorf("appendJSONString allocates %v times", n)
 	}
 }
+
+func TestPlural(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		want string
+	}{{0, "0 messages"}, {1, "1 message"}, {2, "2 messages"}} {
+		if got := plural(tc.n, "message", "messages"); got != tc.want {
+			t.Errorf("plural(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}

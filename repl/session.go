@@ -470,10 +470,10 @@ func (s *Session) readFailed(err error) error {
 		return nil
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("the connection to %s was dropped without a close frame after %d messages (%v); the peer or a proxy in between ended TCP without the closing handshake of RFC 6455 §7.1.1, check its logs and idle timeouts",
-			s.peer(), s.received.Load(), err)
+		return fmt.Errorf("the connection to %s was dropped without a close frame after %s (%v); the peer or a proxy in between ended TCP without the closing handshake of RFC 6455 §7.1.1, check its logs and idle timeouts",
+			s.peer(), plural(s.received.Load(), "message", "messages"), err)
 	}
-	return fmt.Errorf("read from %s after %d messages: %w; the connection failed without a close frame (RFC 6455 §7.1.1)", s.peer(), s.received.Load(), err)
+	return fmt.Errorf("read from %s after %s: %w; the connection failed without a close frame (RFC 6455 §7.1.1)", s.peer(), plural(s.received.Load(), "message", "messages"), err)
 }
 
 // closeReason is the reason sent in our close frame for a protocol error:
