@@ -225,7 +225,16 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte, pre []st
 			res.Diagnostics = append(res.Diagnostics, Diag("timeout", "no connection within %s (0 bytes received); raise --timeout or check the address", o.timeout()))
 		}
 		if Worst(res.Diagnostics) < SevError {
-			res.Diagnostics = append(res.Diagnostics, Diag("connect-failed", "could not open the connection: %s", err))
+			d := Diag("connect-failed", "could not open the connection: %s", err)
+			if de != nil && de.Stage == "proxy" {
+				// The failure is the proxy's: cite its protocol, not the
+				// WebSocket handshake's.
+				d.RFC = "RFC 9110 §9.3.6"
+				if info != nil && strings.HasPrefix(info.ProxyScheme, "socks") {
+					d.RFC = "RFC 1928 §6"
+				}
+			}
+			res.Diagnostics = append(res.Diagnostics, d)
 		}
 		res.Timing.Total = sent.Sub(start)
 		return res, nil

@@ -66,6 +66,9 @@ type dialer struct {
 	info *DialInfo
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	mark time.Time // end of the last phase timed
+	// proxySource is set while connecting to a proxy: "--proxy" or the
+	// environment variable the proxy came from, for the advice.
+	proxySource string
 }
 
 // note adds a transcript line, printed at once with Options.Live.
@@ -252,6 +255,10 @@ func (d *dialer) connectError(ctx context.Context, addr string, ips, errs []stri
 	switch {
 	case ctx.Err() != nil || isTimeout(last):
 		return fmt.Errorf("no connection to %s within %s; %s", where, d.o.timeout(), d.timeoutHint())
+	case errors.Is(last, syscall.ECONNREFUSED) && d.proxySource == "--proxy":
+		return fmt.Errorf("%s refused the connection; is the proxy running? Check the address given to --proxy, or connect directly with --proxy \"\"", where)
+	case errors.Is(last, syscall.ECONNREFUSED) && d.proxySource != "":
+		return fmt.Errorf("%s refused the connection; is the proxy running? Check the proxy variable %s, or connect directly with --proxy \"\"", where, d.proxySource)
 	case errors.Is(last, syscall.ECONNREFUSED) && len(errs) == 1:
 		return fmt.Errorf("%s refused the connection; is a server listening on that port? Check the port in the URL, or use --connect-to HOST:PORT", where)
 	case errors.Is(last, syscall.ECONNREFUSED):

@@ -241,7 +241,10 @@ func (d *dialer) viaProxy(ctx context.Context, px *proxySpec, target string) (ne
 		from = " (from " + px.Source + ")"
 	}
 	paddr := proxyHostPort(px.URL)
+	d.info.ProxyScheme = px.URL.Scheme
+	d.proxySource = px.Source
 	conn, err := d.connectTCP(ctx, paddr)
+	d.proxySource = ""
 	if err != nil {
 		var de *DialError
 		if errors.As(err, &de) {
@@ -280,7 +283,7 @@ func (d *dialer) proxyTLS(ctx context.Context, conn net.Conn, u *url.URL) (net.C
 	cfg.ServerName = u.Hostname()
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, fmt.Errorf("%v; for a proxy with its own CA give --cacert, or --insecure", describeTLSError(err, cfg.ServerName).Text)
+		return nil, fmt.Errorf("%v; for a proxy with its own CA give --cacert, or --insecure", describeTLSError(err, cfg.ServerName, d.o.CACert).Text)
 	}
 	st := tc.ConnectionState()
 	d.note("Proxy TLS %s (%s)", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
@@ -410,6 +413,30 @@ func escapeNote(s string) string {
 	return b.String()
 }
 
+// socksReason turns an error of x/net's SOCKS5 client, which has no types,
+// into what happened and what to try. The proxy's reply codes are those of
+// RFC 1928 §6 ("unknown error connection refused" is reply 5).
+func socksReason(msg string) (what, hint string) {
+	reply := strings.TrimPrefix(msg, "unknown error ")
+	switch {
+	case reply != msg && reply == "connection refused":
+		return "the proxy reached the host, which refused the connection (SOCKS5 reply 5, RFC 1928 §6)", "is a server listening on the URL's port? Check the port in the URL"
+	case reply != msg && (reply == "host unreachable" || reply == "network unreachable"):
+		return fmt.Sprintf("the proxy says %s (RFC 1928 §6)", reply), "check the URL's host, and that the proxy can reach it"
+	case reply != msg && reply == "connection not allowed by ruleset":
+		return "the proxy does not allow a connection to this address (SOCKS5 reply 2, RFC 1928 §6)", "check the proxy's rules, or connect without it (--proxy \"\")"
+	case reply != msg:
+		return fmt.Sprintf("the proxy answered %q (RFC 1928 §6)", reply), "check the proxy's log, or connect without it (--proxy \"\")"
+	case strings.Contains(msg, "authentication"):
+		return fmt.Sprintf("the proxy refused the authentication (%s)", msg), "put the credentials it wants in the proxy URL (socks5://user:password@host:port)"
+	case strings.HasPrefix(msg, "unexpected protocol version"):
+		return fmt.Sprintf("the proxy does not speak SOCKS5 (%s)", msg), "for an HTTP proxy use --proxy http://HOST:PORT"
+	case strings.Contains(msg, "EOF") || strings.Contains(msg, "connection reset"):
+		return fmt.Sprintf("the proxy closed the connection (%s)", msg), "check that it is a SOCKS5 proxy and see its log"
+	}
+	return msg, "check the proxy address and that the target is reachable from it"
+}
+
 // bufferedConn is a conn whose first bytes were already read into r.
 type bufferedConn struct {
 	net.Conn
@@ -453,13 +480,11 @@ func (d *dialer) socks5(ctx context.Context, conn net.Conn, px *proxySpec, shown
 	clear()
 	if err != nil {
 		conn.Close()
-		hint := "check the proxy address and that the target is reachable from it"
+		what, hint := socksReason(unwrapOp(err).Error())
 		if isTimeout(err) || ctx.Err() != nil {
-			hint = "the proxy did not answer in time; raise --timeout or check the proxy"
-		} else if strings.Contains(err.Error(), "authentication") || strings.Contains(err.Error(), "unsupported authentication method") {
-			hint = "the proxy wants other credentials: put them in the proxy URL (socks5://user:password@host:port)"
+			what, hint = "no answer from the proxy", "raise --timeout or check the proxy"
 		}
-		return nil, &DialError{Stage: "proxy", Err: fmt.Errorf("SOCKS5 proxy %s could not connect to %s: %v; %s", shown, target, unwrapOp(err), hint)}
+		return nil, &DialError{Stage: "proxy", Err: fmt.Errorf("SOCKS5 proxy %s could not connect to %s: %s; %s", shown, target, what, hint)}
 	}
 	if bound != nil {
 		d.note("SOCKS5 proxy connected to %s (bound %s)", target, bound)

@@ -345,8 +345,52 @@ func TestDialSOCKS5Refused(t *testing.T) {
 	s := startSOCKS(t, true)
 	_, _, err := handshake.Dial(context.Background(), wsTarget(t, "127.0.0.1:9"), &handshake.Options{Proxy: "socks5://" + s.Addr, Timeout: 5 * time.Second})
 	var de *handshake.DialError
-	if !errors.As(err, &de) || de.Stage != "proxy" || !strings.Contains(err.Error(), "127.0.0.1:9") || !strings.Contains(err.Error(), "refused") {
-		t.Fatalf("error %v; want a proxy DialError naming the target and the refusal", err)
+	want := "proxy: SOCKS5 proxy socks5://" + s.Addr + " could not connect to 127.0.0.1:9: the proxy reached the host, which refused the connection (SOCKS5 reply 5, RFC 1928 §6); is a server listening on the URL's port? Check the port in the URL"
+	if !errors.As(err, &de) || de.Stage != "proxy" || err.Error() != want {
+		t.Fatalf("error\n %v\nwant\n %s", err, want)
+	}
+}
+
+// TestProxyRefusedAdvice: a proxy that refuses the TCP connection is
+// blamed, with the flag or variable it came from, not the URL's port; the
+// diagnostic cites the proxy's RFC, not RFC 6455 §4.1.
+func TestProxyRefusedAdvice(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	for _, tc := range []struct {
+		o    handshake.Options
+		want string
+		rfc  string
+	}{
+		{handshake.Options{Proxy: "http://" + closed}, "is the proxy running? Check the address given to --proxy, or connect directly with --proxy \"\"", "RFC 9110 §9.3.6"},
+		{handshake.Options{Getenv: func(k string) string {
+			if k == "HTTP_PROXY" {
+				return "http://" + closed
+			}
+			return ""
+		}}, "is the proxy running? Check the proxy variable HTTP_PROXY, or connect directly with --proxy \"\"", "RFC 9110 §9.3.6"},
+		{handshake.Options{Proxy: "socks5://" + closed}, "Check the address given to --proxy", "RFC 1928 §6"},
+	} {
+		o := tc.o
+		o.URL, o.Timeout = "ws://127.0.0.1:9/", 5*time.Second
+		r, err := handshake.Do(context.Background(), &o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d handshake.Diagnostic
+		for _, x := range r.Diagnostics {
+			if x.ID == "connect-failed" {
+				d = x
+			}
+		}
+		if !strings.Contains(d.Message, tc.want) || strings.Contains(d.Message, "port in the URL") || d.RFC != tc.rfc {
+			t.Errorf("%+v: diagnostic %+v; want %q and %s", tc.o, d, tc.want, tc.rfc)
+		}
 	}
 }
 

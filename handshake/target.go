@@ -28,6 +28,7 @@ type DialInfo struct {
 	End         time.Time     // when the last phase ended
 	TLSInfo     *TLSInfo      // nil without TLS
 	RemoteAddr  string        // address actually connected to (the proxy's, with a proxy)
+	ProxyScheme string        // http, https, socks5 or socks5h; "" without a proxy
 }
 
 // TLSInfo summarises a TLS connection (SPEC §3.1 "tls").

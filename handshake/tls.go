@@ -128,7 +128,7 @@ func (d *dialer) handshakeTLS(ctx context.Context, conn net.Conn) (net.Conn, err
 	d.info.TLS = d.lap() // from the end of the connect: loading --cacert and --cert too
 	if err != nil {
 		conn.Close()
-		p := describeTLSError(err, name)
+		p := describeTLSError(err, name, d.o.CACert)
 		switch {
 		case ctx.Err() != nil || isTimeout(err):
 			p = tlsProblem{Text: fmt.Sprintf("no TLS handshake within %s", d.o.timeout()), Hint: "check that the server speaks TLS on this port, or raise --timeout"}
@@ -223,8 +223,10 @@ type tlsProblem struct {
 }
 
 // describeTLSError turns a handshake error into a sentence with the values
-// involved.
-func describeTLSError(err error, name string) tlsProblem {
+// involved. caFile is --cacert ("" when the system's roots were used), so
+// that an unknown authority is not answered with "give --cacert" when it
+// was given.
+func describeTLSError(err error, name, caFile string) tlsProblem {
 	var cve *tls.CertificateVerificationError
 	if errors.As(err, &cve) {
 		var leaf *x509.Certificate
@@ -236,6 +238,16 @@ func describeTLSError(err error, name string) tlsProblem {
 		var he x509.HostnameError
 		var ci x509.CertificateInvalidError
 		switch {
+		case errors.As(cve.Err, &ua) && caFile != "":
+			top := leaf
+			if n := len(cve.UnverifiedCertificates); n > 0 {
+				top = cve.UnverifiedCertificates[n-1]
+			}
+			issuer := "?"
+			if top != nil {
+				issuer = top.Issuer.String()
+			}
+			p.Hint = fmt.Sprintf("--cacert %q was given, but the server's chain does not lead to a CA in it: the chain ends at one issued by %q; give that CA's certificate with --cacert, or skip verification with --insecure (-k)", caFile, issuer)
 		case errors.As(cve.Err, &ua):
 			p.Hint = "give the CA certificate with --cacert FILE, or skip verification with --insecure (-k)"
 		case errors.As(cve.Err, &he):

@@ -249,6 +249,11 @@ func TestDialTLS(t *testing.T) {
 		{name: "verified IP", server: good, host: "127.0.0.1", opts: handshake.Options{CACert: p.CAFile}},
 		{name: "sni override", server: good, host: "127.0.0.1", opts: handshake.Options{CACert: p.CAFile, SNI: "other.test"}, sni: "other.test"},
 		{
+			name: "cacert of another CA", server: good, host: "localhost", opts: handshake.Options{CACert: otherCAFile(t)},
+			wantErr:  []string{`"CN=wsdbg test CA"`, `--cacert "`, "was given, but the server's chain does not lead to a CA in it: the chain ends at one issued by \"CN=wsdbg test CA\""},
+			wantDiag: "tls-verify", diagHas: []string{"was given, but the server's chain does not lead to a CA in it"},
+		},
+		{
 			name: "unknown authority", server: good, host: "localhost",
 			wantErr:  []string{"tls: ", `"CN=localhost"`, `"CN=wsdbg test CA"`, "--cacert", "--insecure"},
 			wantDiag: "tls-verify", diagHas: []string{"not trusted", "--cacert"},
@@ -463,4 +468,28 @@ func TestTLSConfigFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// otherCAFile writes a PEM file with a self-signed CA that signed nothing
+// the test servers present.
+func otherCAFile(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(99), Subject: pkix.Name{CommonName: "other CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
