@@ -253,6 +253,18 @@ func openSession(ctx context.Context, o *IO, opts *sessionOptions, p *repl.Print
 		Printer:        p,
 		OnMessage:      onMessage,
 	})
+	if fl, ok := r.Conn.(interface{ SetFrameLog(func(handshake.H2Frame)) }); ok {
+		// -v (and /verbose on) shows every HTTP/2 frame of the session.
+		fl.SetFrameLog(func(f handshake.H2Frame) {
+			if p.Verbose() {
+				dir := "< "
+				if f.Out {
+					dir = "> "
+				}
+				p.Note("h2 " + dir + f.String())
+			}
+		})
+	}
 	return s, r, nil
 }
 
@@ -270,11 +282,15 @@ func sessionExit(err error) int {
 	var ce *wire.CloseError
 	var xe *expectationError
 	var ee *ExitError
+	var he *handshake.H2Error
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ee):
 		return ee.Code
+	case errors.As(err, &he):
+		// SPEC §10: a GOAWAY or RST_STREAM after the 2xx.
+		return he.ExitCode()
 	case errors.As(err, &pe):
 		return ExitProtocol
 	case errors.As(err, &ce):

@@ -11,8 +11,8 @@ import (
 )
 
 // TestCatalogMatchesSpec checks that the diagnostic ids of SPEC.md §4 (the
-// §4.1 table and the §4.2 list) are exactly the Catalog's, with the same
-// severities.
+// §4.1 table and the §4.2 list) and §10 (HTTP/2) are exactly the
+// Catalog's, with the same severities.
 func TestCatalogMatchesSpec(t *testing.T) {
 	t.Parallel()
 	const specPath = "../../shared/SPEC.md"
@@ -53,6 +53,24 @@ func TestCatalogMatchesSpec(t *testing.T) {
 	if len(want) < 30 {
 		t.Fatalf("found only %d ids in SPEC.md §4; the parser is out of date", len(want))
 	}
+	// SPEC §10 (HTTP/2): the h2-* ids are errors, the request-h2-* ids
+	// are request-side warnings like those of §4.2.
+	h2Start := strings.Index(spec, "## 10.")
+	h2End := strings.Index(spec, "## 11.")
+	if h2Start < 0 || h2End < h2Start {
+		t.Fatal("SPEC.md has no section 10")
+	}
+	n := len(want)
+	for _, m := range regexp.MustCompile("`((?:request-)?h2-[a-z0-9-]+)`").FindAllStringSubmatch(spec[h2Start:h2End], -1) {
+		if strings.HasPrefix(m[1], "request-") {
+			want[m[1]] = "warning"
+		} else {
+			want[m[1]] = "error"
+		}
+	}
+	if len(want)-n < 10 {
+		t.Fatalf("found only %d ids in SPEC.md §10; the parser is out of date", len(want)-n)
+	}
 	got := map[string]string{}
 	for _, e := range handshake.Catalog() {
 		id := string(e.ID)
@@ -62,7 +80,7 @@ func TestCatalogMatchesSpec(t *testing.T) {
 		got[id] = e.Severity.String()
 		// The side comes from the section the id is listed in.
 		wantSide := handshake.SideResponse
-		if strings.Contains(reqPart, "`"+id+"`") {
+		if strings.Contains(reqPart, "`"+id+"`") || strings.HasPrefix(id, "request-h2-") {
 			wantSide = handshake.SideRequest
 		}
 		if e.Side != wantSide {
@@ -82,7 +100,7 @@ func TestCatalogMatchesSpec(t *testing.T) {
 		}
 	}
 	// Ids wsdbg adds beyond SPEC §4, documented in README.md.
-	beyondSpec := map[string]bool{"connect-failed": true}
+	beyondSpec := map[string]bool{"connect-failed": true, "h2-protocol": true}
 	for id := range got {
 		if _, ok := want[id]; !ok && !beyondSpec[id] {
 			t.Errorf("Catalog id %s is not in SPEC.md §4", id)

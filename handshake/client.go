@@ -33,6 +33,9 @@ func Do(ctx context.Context, o *Options) (*Result, error) {
 		return nil, err
 	}
 	var file []byte
+	if o.RequestFile != "" && o.HTTP2 {
+		return nil, &UsageError{"request file", fmt.Errorf("--request-file %q is an HTTP/1.1 head and cannot be sent with --http2; shape the HEADERS with -H, --omit, -p and -x instead", o.RequestFile)}
+	}
 	if o.RequestFile != "" {
 		file, err = os.ReadFile(o.RequestFile)
 		if err != nil {
@@ -75,7 +78,7 @@ func Do(ctx context.Context, o *Options) (*Result, error) {
 		// the final exchange only.
 		kept := res.Diagnostics[:0]
 		for _, d := range res.Diagnostics {
-			if d.ID != "status-not-101" && !d.Entry().Expectation() {
+			if d.ID != "status-not-101" && d.ID != "h2-status" && !d.Entry().Expectation() {
 				kept = append(kept, d)
 			}
 		}
@@ -147,6 +150,9 @@ func redirectTarget(res *Result, u *url.URL, o *Options) (*url.URL, string) {
 // to print first. With o.Live the notes and the request are printed as they
 // happen; the caller prints the rest once it has judged the response.
 func exchange(ctx context.Context, u *url.URL, o *Options, file []byte, pre []string) (*Result, error) {
+	if o.HTTP2 {
+		return exchangeH2(ctx, u, o, pre)
+	}
 	res := &Result{
 		URL:    shownURL(u, o.ShowSecrets),
 		Notes:  pre,

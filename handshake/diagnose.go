@@ -156,6 +156,21 @@ var catalog = []CatalogEntry{
 	// opened ... the client MUST _Fail the WebSocket Connection_".
 	{"connect-failed", SevError, "RFC 6455 §4.1", SideResponse, 0},
 
+	// SPEC §10, WebSocket over HTTP/2 (RFC 8441).
+	{"h2-alpn", SevError, "RFC 9113 §3.2", SideResponse, 0},
+	{"h2-connect-protocol", SevError, "RFC 8441 §3", SideResponse, 0},
+	{"h2-status", SevError, "RFC 8441 §5", SideResponse, 0},
+	{"h2-goaway", SevError, "RFC 9113 §6.8", SideResponse, 0},
+	{"h2-rst-stream", SevError, "RFC 9113 §6.4", SideResponse, 0},
+	{"h2-not-h2", SevError, "RFC 9113 §3.4", SideResponse, 0},
+	// Beyond SPEC §10: the server broke RFC 9113 and wsdbg ended the
+	// connection with a GOAWAY (§5.4.1); the message names the section.
+	{"h2-protocol", SevError, "RFC 9113 §5.4.1", SideResponse, 0},
+	{"request-h2-protocol", SevWarning, "RFC 8441 §4", SideRequest, refuses},
+	{"request-h2-scheme", SevWarning, "RFC 8441 §4", SideRequest, refuses},
+	{"request-h2-path", SevWarning, "RFC 8441 §4", SideRequest, refuses},
+	{"request-h2-authority", SevWarning, "RFC 8441 §4", SideRequest, refuses},
+
 	// SPEC §4.2, request side.
 	{"request-method", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},
 	{"request-http-version", SevWarning, "RFC 6455 §4.1", SideRequest, refuses},

@@ -21,6 +21,10 @@ type Document struct {
 	Timing      DocTiming     `json:"timing"`
 	TLS         *DocTLS       `json:"tls"`
 	Redirects   []*Document   `json:"redirects"`
+	// HTTP is "2" for an extended CONNECT over HTTP/2, with Frames the
+	// frames of the handshake (SPEC §10); both absent for HTTP/1.1.
+	HTTP   string     `json:"http,omitempty"`
+	Frames []DocFrame `json:"frames,omitempty"`
 	// Error says why the exchange failed when no error-level diagnostic
 	// does (DNS or connect failure, a failed write); absent otherwise. An
 	// addition to SPEC §3.1, whose diagnostic ids have none for a refused
@@ -141,6 +145,10 @@ func (r *Result) Document(exitCode int) *Document {
 		for _, c := range t.Certs {
 			d.TLS.Certificates = append(d.TLS.Certificates, DocCert{Subject: c.Subject, Issuer: c.Issuer, NotBefore: c.NotBefore.UTC().Format(time.RFC3339), NotAfter: c.NotAfter.UTC().Format(time.RFC3339)})
 		}
+	}
+	if r.HTTP2 {
+		d.HTTP = "2"
+		d.Frames = r.docFrames()
 	}
 	for _, hop := range r.Redirects {
 		d.Redirects = append(d.Redirects, hop.Document(hop.Class.ExitCode()))

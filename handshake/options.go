@@ -44,6 +44,8 @@ type Options struct {
 	Unix      string // --unix PATH
 	ConnectTo string // --connect-to HOST:PORT
 
+	HTTP2 bool // --http2: extended CONNECT over HTTP/2 (RFC 8441, SPEC §10)
+
 	Location    bool // --location: follow up to MaxRedirects 3xx
 	Lenient     bool // --lenient: keep a 101 with error-level diagnostics
 	ShowSecrets bool // --show-secrets

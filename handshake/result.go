@@ -96,8 +96,14 @@ type Result struct {
 	Negotiated  Negotiated
 	Timing      Timing
 	TLS         *TLSInfo
-	Redirects   []*Result // earlier hops followed with --location, in order
-	Class       Class
+	// HTTP2 is set for an extended CONNECT over HTTP/2 (SPEC §10); then
+	// Request and Response hold the decoded HEADERS fields, pseudo-header
+	// fields included, and H2Frames the frames of the handshake in order.
+	HTTP2     bool
+	H2Frames  []H2Frame
+	h2Live    int       // frames already printed by Options.Live
+	Redirects []*Result // earlier hops followed with --location, in order
+	Class     Class
 	// Err is why no response came (the dial error, the read error); nil
 	// otherwise.
 	Err error

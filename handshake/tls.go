@@ -26,8 +26,12 @@ const ALPN = "http/1.1"
 // caller. Errors name the file and say what to fix; cmd calls TLSConfig to
 // check the files before any connection is made.
 func TLSConfig(o *Options) (*tls.Config, error) {
+	alpn := ALPN
+	if o.HTTP2 {
+		alpn = ALPNH2
+	}
 	cfg := &tls.Config{
-		NextProtos:         []string{ALPN},
+		NextProtos:         []string{alpn},
 		InsecureSkipVerify: o.Insecure,
 	}
 	if o.CACert != "" {
@@ -129,6 +133,11 @@ func (d *dialer) handshakeTLS(ctx context.Context, conn net.Conn) (net.Conn, err
 	if err != nil {
 		conn.Close()
 		p := describeTLSError(err, name, d.o.CACert)
+		if d.o.HTTP2 && p.ID == "tls-alpn" {
+			// --http2 offers h2 only (RFC 9113 §3.2): a refusal means the
+			// server does not speak HTTP/2 here.
+			p = tlsProblem{Text: fmt.Sprintf("the server refused ALPN %q (%s): it does not speak HTTP/2 on this port", ALPNH2, unwrapOp(err)), Hint: "drop --http2 to use an HTTP/1.1 upgrade", ID: "h2-alpn"}
+		}
 		switch {
 		case ctx.Err() != nil || isTimeout(err):
 			p = tlsProblem{Text: fmt.Sprintf("no TLS handshake within %s", d.o.timeout()), Hint: "check that the server speaks TLS on this port, or raise --timeout"}
@@ -178,7 +187,7 @@ func (d *dialer) handshakeTLS(ctx context.Context, conn net.Conn) (net.Conn, err
 	if d.o.Insecure {
 		d.info.Diagnostics = append(d.info.Diagnostics, Diag("tls-insecure", "%s", insecureVerdict(st, cfg.RootCAs, name)))
 	}
-	if info.ALPN != "" && info.ALPN != ALPN {
+	if info.ALPN != "" && info.ALPN != ALPN && !d.o.HTTP2 {
 		d.info.Diagnostics = append(d.info.Diagnostics, Diag("tls-alpn", "TLS negotiated ALPN %q although only %q was offered; the server may not read HTTP/1.1 on this connection", info.ALPN, ALPN))
 	}
 	return tc, nil

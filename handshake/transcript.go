@@ -204,6 +204,11 @@ func (r *Result) WriteTranscript(w io.Writer, p Painter) error {
 
 func (r *Result) appendTranscript(b *bytes.Buffer, p Painter) {
 	r.appendNotes(b, p, 0)
+	if r.HTTP2 {
+		r.appendH2Frames(b, p, 0)
+		r.appendH2Tail(b, p)
+		return
+	}
 	r.appendRequest(b, p)
 	r.appendRest(b, p)
 }
@@ -223,6 +228,9 @@ func (r *Result) appendNotes(b *bytes.Buffer, p Painter, from int) {
 
 // appendRequest writes the request as sent.
 func (r *Result) appendRequest(b *bytes.Buffer, p Painter) {
+	if r.HTTP2 {
+		return // the frames are printed by appendH2Frames
+	}
 	if r.Request != nil && r.Sent {
 		for _, l := range redactedLines(&r.Request.Head, r.shown) {
 			transcriptLine(b, p, KindRequest, "> ", l)
@@ -237,6 +245,11 @@ func (r *Result) appendRequest(b *bytes.Buffer, p Painter) {
 // appendRest writes what follows the request: the response, the
 // diagnostics, the later notes and the summary.
 func (r *Result) appendRest(b *bytes.Buffer, p Painter) {
+	if r.HTTP2 {
+		r.appendH2Frames(b, p, r.h2Live)
+		r.appendH2Tail(b, p)
+		return
+	}
 	if r.Response != nil {
 		for _, l := range redactedLines(&r.Response.Head, r.shown) {
 			transcriptLine(b, p, KindResponse, "< ", l)
@@ -262,6 +275,15 @@ func (r *Result) appendRest(b *bytes.Buffer, p Painter) {
 			transcriptLine(b, p, KindResponse, "< ", l)
 		}
 	}
+	r.appendDiagnostics(b, p)
+	for _, n := range r.Later {
+		transcriptLine(b, p, KindNote, "* ", n)
+	}
+	transcriptLine(b, p, KindNote, "* ", r.summary())
+}
+
+// appendDiagnostics writes one line per diagnostic (SPEC §2).
+func (r *Result) appendDiagnostics(b *bytes.Buffer, p Painter) {
 	// Ids are padded to one column (SPEC §2); an id longer than the
 	// column widens it for the whole block, so messages stay aligned.
 	col := idColumn
@@ -280,10 +302,6 @@ func (r *Result) appendRest(b *bytes.Buffer, p Painter) {
 		b.WriteString(msg)
 		b.WriteByte('\n')
 	}
-	for _, n := range r.Later {
-		transcriptLine(b, p, KindNote, "* ", n)
-	}
-	transcriptLine(b, p, KindNote, "* ", r.summary())
 }
 
 // summary is the closing "*" line: status, total time and its parts.
