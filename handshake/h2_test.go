@@ -172,7 +172,7 @@ func TestH2BrokenServers(t *testing.T) {
 		}, handshake.Options{Timeout: 400 * time.Millisecond}, "timeout", 3, "SETTINGS"},
 		{"closes without SETTINGS", func(c *h2test.Conn) {
 			c.ReadPreface()
-		}, handshake.Options{}, "timeout", 3, "closed the connection"},
+		}, handshake.Options{}, "no-response", 3, "closed the connection"},
 		{"ENABLE_CONNECT_PROTOCOL=2", func(c *h2test.Conn) {
 			c.ReadPreface()
 			c.Settings(http2.Setting{ID: h2test.SettingEnableConnectProtocol, Val: 2})

@@ -390,8 +390,9 @@ func (c *h2Conn) flushBeforeClose() {
 	c.kick()
 }
 
-// readFailure is the timeout diagnostic for a read that ended before
-// what: n bytes arrived (-1: unknown).
+// readFailure is the diagnostic for a read that ended before what: timeout
+// when the deadline passed, no-response otherwise; n bytes arrived (-1:
+// unknown).
 func (c *h2Conn) readFailure(ctx context.Context, err error, n int, o *Options, what string) Diagnostic {
 	got := ""
 	if n >= 0 {
@@ -400,13 +401,13 @@ func (c *h2Conn) readFailure(ctx context.Context, err error, n int, o *Options, 
 	var ne net.Error
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
-		return Diag("timeout", "interrupted while waiting for %s%s", what, got)
+		return Diag("no-response", "interrupted while waiting for %s%s", what, got)
 	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		return Diag("timeout", "no %s within %s%s: the server may not speak HTTP/2 on this port; raise --timeout or drop --http2", strings.TrimPrefix(what, "the "), o.timeout(), got)
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
-		return Diag("timeout", "the server closed the connection before %s%s; it may not speak HTTP/2 with prior knowledge (h2c) here: drop --http2, or use wss:// so that ALPN can select h2", what, got)
+		return Diag("no-response", "the server closed the connection before %s%s; it may not speak HTTP/2 with prior knowledge (h2c) here: drop --http2, or use wss:// so that ALPN can select h2", what, got)
 	}
-	return Diag("timeout", "reading %s failed: %v%s", what, err, got)
+	return Diag("no-response", "reading %s failed: %v%s", what, err, got)
 }
 
 // notH2 says what bytes that are not an HTTP/2 server preface look like,
