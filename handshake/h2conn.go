@@ -769,6 +769,9 @@ func (s *h2Stream) Write(p []byte) (int, error) {
 		n := int(min(int64(len(p)), c.sendConn, c.sendStream, int64(c.peerMaxFrame)))
 		c.sendConn -= int64(n)
 		c.sendStream -= int64(n)
+		// Flush before waiting for credit: the server grants it only for
+		// data it has received.
+		flush := n == len(p) || c.sendConn == 0 || c.sendStream == 0
 		c.mu.Unlock()
 
 		c.wmu.Lock()
@@ -776,7 +779,7 @@ func (s *h2Stream) Write(p []byte) (int, error) {
 		if err == nil {
 			err = c.fw.WriteData(streamID, false, p[:n])
 		}
-		if err == nil && n == len(p) {
+		if err == nil && flush {
 			err = c.bw.Flush()
 		}
 		c.unlockWrite()
