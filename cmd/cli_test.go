@@ -3,6 +3,7 @@ package cmd_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"net"
 	"regexp"
@@ -62,6 +63,9 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{[]string{"send", "--max-message-size", "1.5k", url, "x"}, "wsdbg: --max-message-size 1.5k: a size is a whole number of bytes (1.5k is 1536 bytes); write --max-message-size 1536\n"},
 		{[]string{"inspect", "ws:/" + addr + "/"}, "wsdbg: parse URL: \"ws:/" + addr + "/\": the scheme \"ws:\" needs \"//\" before the host; write ws://" + addr + "/\n"},
 		{[]string{"inspect", "wss:" + addr}, "wsdbg: parse URL: \"wss:" + addr + "\": the scheme \"wss:\" needs \"//\" before the host; write wss://" + addr + "\n"},
+		{[]string{"send", "--binary-out", "octal", url}, "wsdbg: --binary-out \"octal\" is not a format; write --binary-out raw, --binary-out hex or --binary-out base64\n"},
+		{[]string{"inspect", "--connect-to", "nope", url}, "wsdbg: --connect-to \"nope\" is not HOST:PORT (missing port in address); write e.g. --connect-to 127.0.0.1:8080 or --connect-to [::1]:8080\n"},
+		{[]string{"inspect", "-H", "NoColon", url}, "wsdbg: -H \"NoColon\" is not \"Name: value\"; write e.g. -H \"X-Token: abc\"\n"},
 		{[]string{"connect", "http:" + addr + "/x"}, "wsdbg: parse URL: \"http:" + addr + "/x\": the scheme \"http:\" needs \"//\" before the host; write http://" + addr + "/x\n"},
 	} {
 		code, out, errOut := runInspectMain(t, nil, false, tc.args...)
@@ -241,44 +245,66 @@ func TestTranscriptAsItHappens(t *testing.T) {
 }
 
 // TestTimingsAddUp: the parts of the summary line and of --json's timing
-// add up to the total, within the rounding of each part to 0.1 ms.
+// add up to the total, within the rounding of each part to 0.1 ms, for a
+// plain connection, TLS (verified and -k) and a proxy's CONNECT, whose time
+// is a part of its own.
 func TestTimingsAddUp(t *testing.T) {
-	url, _ := startInspectPeer(t, upgradeReply(""))
-	o, out, _ := sessionIO(nil, false)
-	if code := cmd.MainContext(context.Background(), []string{"wsdbg", "inspect", url}, o); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	m := regexp.MustCompile(`\* Handshake 101 in ([\d.]+)ms \(dns ([\d.]+)ms, connect ([\d.]+)ms, tls -, response ([\d.]+)ms\)`).FindStringSubmatch(out.String())
-	if m == nil {
-		t.Fatalf("no summary line:\n%s", out.String())
-	}
-	var sum float64
-	for _, s := range m[2:] {
-		v, _ := strconv.ParseFloat(s, 64)
-		sum += v
-	}
-	total, _ := strconv.ParseFloat(m[1], 64)
-	if d := total - sum; d > 0.15 || d < -0.15 {
-		t.Errorf("parts sum to %.1fms, total %.1fms: %s", sum, total, m[0])
-	}
-
-	o, out, _ = sessionIO(nil, false)
-	if code := cmd.MainContext(context.Background(), []string{"wsdbg", "inspect", "--json", url}, o); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	var doc struct {
-		Timing map[string]*float64 `json:"timing"`
-	}
-	if err := json.Unmarshal([]byte(out.String()), &doc); err != nil {
+	plain, _ := startInspectPeer(t, upgradeReply(""))
+	caFile, cert := inspectCA(t)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	sum = 0
-	for _, k := range []string{"dns_ms", "connect_ms", "proxy_ms", "tls_ms", "response_ms"} {
-		if v := doc.Timing[k]; v != nil {
-			sum += *v
+	tlsAddr, _ := serveInspectPeer(t, ln, upgradeReply(""))
+	_, port, _ := net.SplitHostPort(tlsAddr)
+	px, _ := startInspectProxy(t, "")
+	summary := regexp.MustCompile(`\* Handshake 101 in ([\d.]+)ms \(dns ([\d.]+)ms, connect ([\d.]+)ms, (?:proxy ([\d.]+)ms, )?tls ([\d.]+ms|-), response ([\d.]+)ms\)`)
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		proxy bool
+	}{
+		{"plain", []string{plain}, false},
+		{"tls", []string{"--cacert", caFile, "wss://localhost:" + port + "/"}, false},
+		{"tls -k", []string{"-k", "wss://localhost:" + port + "/"}, false},
+		{"proxy", []string{"--proxy", "http://" + px, plain}, true},
+	} {
+		o, out, _ := sessionIO(nil, false)
+		if code := cmd.MainContext(context.Background(), append([]string{"wsdbg", "inspect"}, tc.args...), o); code != 0 {
+			t.Fatalf("%s: exit %d\n%s", tc.name, code, out.String())
 		}
-	}
-	if tot := doc.Timing["total_ms"]; tot == nil || *tot-sum > 0.15 || sum-*tot > 0.15 {
-		t.Errorf("--json timing parts %.2f vs total %v: %v", sum, tot, doc.Timing)
+		m := summary.FindStringSubmatch(out.String())
+		if m == nil || (m[4] != "") != tc.proxy {
+			t.Fatalf("%s: summary line:\n%s", tc.name, out.String())
+		}
+		var sum float64
+		for _, s := range m[2:] {
+			v, _ := strconv.ParseFloat(strings.TrimSuffix(s, "ms"), 64)
+			sum += v
+		}
+		total, _ := strconv.ParseFloat(m[1], 64)
+		if d := total - sum; d > 0.35 || d < -0.35 {
+			t.Errorf("%s: parts sum to %.1fms, total %.1fms: %s", tc.name, sum, total, m[0])
+		}
+
+		o, out, _ = sessionIO(nil, false)
+		if code := cmd.MainContext(context.Background(), append([]string{"wsdbg", "inspect", "--json"}, tc.args...), o); code != 0 {
+			t.Fatalf("%s --json: exit %d", tc.name, code)
+		}
+		var doc struct {
+			Timing map[string]*float64 `json:"timing"`
+		}
+		if err := json.Unmarshal([]byte(out.String()), &doc); err != nil {
+			t.Fatal(err)
+		}
+		sum = 0
+		for _, k := range []string{"dns_ms", "connect_ms", "proxy_ms", "tls_ms", "response_ms"} {
+			if v := doc.Timing[k]; v != nil {
+				sum += *v
+			}
+		}
+		if tot := doc.Timing["total_ms"]; tot == nil || *tot-sum > 0.01 || sum-*tot > 0.01 || (doc.Timing["proxy_ms"] != nil) != tc.proxy {
+			t.Errorf("%s --json: timing parts %.3f vs total %v: %v", tc.name, sum, tot, doc.Timing)
+		}
 	}
 }

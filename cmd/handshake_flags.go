@@ -171,7 +171,7 @@ func handshakeOptions(c *cli.Context, o *IO) (*handshake.Options, error) {
 	}
 	for _, h := range opts.Headers {
 		if _, _, err := handshake.ParseHeader(h); err != nil {
-			return nil, usageErrorf("-H %q: %v; write it as \"Name: value\"", h, unwrapUsage(err))
+			return nil, usageErrorf("-H %q is not \"Name: value\"; write e.g. -H \"X-Token: abc\"", h)
 		}
 	}
 	for _, n := range opts.Omit {
@@ -239,7 +239,12 @@ func handshakeOptions(c *cli.Context, o *IO) (*handshake.Options, error) {
 func checkConnectTo(v string) error {
 	host, port, err := net.SplitHostPort(v)
 	if err != nil {
-		return usageErrorf("--connect-to %q is not HOST:PORT (%v); e.g. --connect-to 127.0.0.1:8080 or [::1]:8080", v, errors.Unwrap(err))
+		why := err.Error()
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			why = ae.Err
+		}
+		return usageErrorf("--connect-to %q is not HOST:PORT (%s); write e.g. --connect-to 127.0.0.1:8080 or --connect-to [::1]:8080", v, why)
 	}
 	if host == "" && port == "" {
 		return usageErrorf("--connect-to %q gives neither host nor port; e.g. --connect-to 127.0.0.1:8080", v)

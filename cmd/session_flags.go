@@ -72,7 +72,7 @@ func sessionFromFlags(c *cli.Context, o *IO) (*sessionOptions, error) {
 	}
 	if s.BinaryOut != "" {
 		if _, err := repl.ParseBinaryFormat(s.BinaryOut); err != nil {
-			return nil, usageErrorf("--binary-out: %v", err)
+			return nil, usageErrorf("--binary-out %q is not a format; write --binary-out raw, --binary-out hex or --binary-out base64", s.BinaryOut)
 		}
 	}
 	if s.PingInterval < 0 {

@@ -186,6 +186,10 @@ func (d *dialer) handshakeTLS(ctx context.Context, conn net.Conn) (net.Conn, err
 	}
 	if d.o.Insecure {
 		d.info.Diagnostics = append(d.info.Diagnostics, Diag("tls-insecure", "%s", insecureVerdict(st, cfg.RootCAs, name)))
+		// The verification --insecure skipped is run to say what it would
+		// have found; loading the system's roots for it can take a while,
+		// and that is TLS time too.
+		d.info.TLS += d.lap()
 	}
 	if info.ALPN != "" && info.ALPN != ALPN && !d.o.HTTP2 {
 		d.info.Diagnostics = append(d.info.Diagnostics, Diag("tls-alpn", "TLS negotiated ALPN %q although only %q was offered; the server may not read HTTP/1.1 on this connection", info.ALPN, ALPN))
