@@ -185,7 +185,14 @@ var flagExamples = map[string]string{
 	"timeout":          "5s",
 	"ping-interval":    "30s",
 	"close-timeout":    "2s",
+	"head-timeout":     "10s",
+	"write-timeout":    "10s",
+	"idle-timeout":     "60s",
 }
+
+// positiveDurations are the duration flags for which 0 means nothing
+// sensible (the others take 0 as "off").
+var positiveDurations = map[string]bool{"timeout": true, "close-timeout": true, "head-timeout": true, "write-timeout": true}
 
 // checkValue checks a value the way the flag will parse it, so that a bad
 // one is reported with the flag as typed and an example instead of Go's
@@ -202,17 +209,29 @@ func checkValue(f cli.Flag, typed string, joined bool, v string) error {
 		}
 		return typed + " " + ex
 	}
+	name := f.Names()[0]
 	switch f.(type) {
 	case *cli.DurationFlag:
-		if _, err := time.ParseDuration(v); err != nil {
+		d, err := time.ParseDuration(v)
+		if err != nil {
 			if _, nerr := strconv.ParseFloat(v, 64); nerr == nil {
 				return usageErrorf("%s: a duration needs a unit (ms, s, m, h); write %s", as, good(v+"s"))
 			}
 			return usageErrorf("%s: %q is not a duration; write it with a unit, e.g. %s or %s", as, v, good("5s"), good("500ms"))
 		}
+		switch {
+		case d <= 0 && positiveDurations[name]:
+			return usageErrorf("%s: the duration must be more than 0; write e.g. %s", as, good(exampleValue(f)))
+		case d < 0:
+			return usageErrorf("%s: the duration must not be negative (0 turns it off); write e.g. %s", as, good(exampleValue(f)))
+		}
 	case *cli.IntFlag:
-		if _, err := strconv.ParseInt(v, 0, strconv.IntSize); err != nil {
+		n, err := strconv.ParseInt(v, 0, strconv.IntSize)
+		if err != nil {
 			return usageErrorf("%s: %q is not a whole number; write e.g. %s", as, v, good(exampleValue(f)))
+		}
+		if n < 0 && name == "count" {
+			return usageErrorf("%s: the number of replies to wait for cannot be negative; write e.g. %s", as, good(exampleValue(f)))
 		}
 	}
 	if f.Names()[0] == "max-message-size" {

@@ -16,7 +16,7 @@ func TestInterleavedArgs(t *testing.T) {
 		{"wsdbg send ws://h/ -- -1 --json", "wsdbg send -- ws://h/ -1 --json"},
 		{"wsdbg inspect --json", "wsdbg inspect --json"},
 		{"wsdbg send ws://h/ -1 - -2.5", "wsdbg send -- ws://h/ -1 - -2.5"},
-		{"wsdbg send ws://h/ --count -1", "wsdbg send --count -1 -- ws://h/"},
+		{"wsdbg send ws://h/ --count -0", "wsdbg send --count -0 -- ws://h/"},
 		{"wsdbg send ws://h/ -- -z", "wsdbg send -- ws://h/ -z"},
 		{"wsdbg version", "wsdbg version"},
 		{"wsdbg nosuch x --y", "wsdbg nosuch x --y"},
@@ -55,6 +55,10 @@ func TestInterleavedArgsErrors(t *testing.T) {
 		{"wsdbg send ws://h/ --max-message-size 12XB", `--max-message-size 12XB: unknown unit "XB"; the units are k, M and G (or KiB, MiB, GiB); write e.g. --max-message-size 1k, --max-message-size 16MiB or --max-message-size 1048576`},
 		{"wsdbg serve --max-message-size lots", "--max-message-size lots: not a size in bytes; write e.g. --max-message-size 1k, --max-message-size 16MiB or --max-message-size 1048576"},
 		{"wsdbg serve --idle-timeout 30", "--idle-timeout 30: a duration needs a unit (ms, s, m, h); write --idle-timeout 30s"},
+		{"wsdbg inspect ws://h/ -timeout 0s", "-timeout 0s: the duration must be more than 0; write e.g. -timeout 5s"},
+		{"wsdbg send ws://h/ --close-timeout=0", "--close-timeout=0: the duration must be more than 0; write e.g. --close-timeout=2s"},
+		{"wsdbg connect ws://h/ --ping-interval -1s", "--ping-interval -1s: the duration must not be negative (0 turns it off); write e.g. --ping-interval 30s"},
+		{"wsdbg send ws://h/ --count -1", "--count -1: the number of replies to wait for cannot be negative; write e.g. --count 2"},
 		{"wsdbg inspect ws://h/ --json=maybe", `--json takes no value, got "maybe"; write --json alone (or --json=false)`},
 	} {
 		_, err := interleavedArgs(app, strings.Fields(tc.in))

@@ -762,7 +762,7 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"--listen", "18081"}, cmd.ExitUsage, "wsdbg: --listen 18081 is a port without a host; write --listen 127.0.0.1:18081 (or --listen :18081 for every interface)\n"},
 		{[]string{"--listen", "8080x"}, cmd.ExitUsage, "wsdbg: --listen 8080x is not HOST:PORT; write e.g. --listen 127.0.0.1:8080 (port 0 picks a free one)\n"},
 		{[]string{"--listen", "127.0.0.1:8080x"}, cmd.ExitUsage, `--listen 127.0.0.1:8080x: port "8080x" is not a number from 0 to 65535; write e.g. --listen 127.0.0.1:8080`},
-		{[]string{"--head-timeout", "0s"}, cmd.ExitUsage, "--head-timeout 0s: must be positive"},
+		{[]string{"--head-timeout", "0s"}, cmd.ExitUsage, "wsdbg: --head-timeout 0s: the duration must be more than 0; write e.g. --head-timeout 10s\n"},
 		{[]string{"-p", "a b"}, cmd.ExitUsage, `--protocol "a b" is not a subprotocol name`},
 		{[]string{"extra"}, cmd.ExitUsage, `serve takes no arguments, got "extra"`},
 		{[]string{"--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"}, cmd.ExitUsage, `load --tls-cert "/nonexistent/c.pem"`},
