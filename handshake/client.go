@@ -100,7 +100,7 @@ func withoutCredentials(o *Options) *Options {
 	var kept []string
 	for _, h := range o.Headers {
 		name, _, _ := ParseHeader(h)
-		if !isSecret(name) {
+		if !IsSecret(name) {
 			kept = append(kept, h)
 		}
 	}

@@ -27,7 +27,7 @@ func (r *Result) appendH2Frames(b *bytes.Buffer, p Painter, from int) {
 func (r *Result) appendH2Tail(b *bytes.Buffer, p Painter) {
 	if r.Response == nil && len(r.Partial) > 0 {
 		h := parseHead(string(r.Partial), r.Partial)
-		for _, l := range redactedLines(&h, r.shown) {
+		for _, l := range h.RedactedLines(r.shown) {
 			transcriptLine(b, p, KindResponse, "< ", l)
 		}
 	}
@@ -53,7 +53,7 @@ func (l *Live) h2(r *Result) {
 
 // shownValue is a field's value as printed: redacted when secret.
 func shownValue(f H2Field, show bool) string {
-	if !show && isSecret(f.Name) {
+	if !show && IsSecret(f.Name) {
 		return redacted(len(f.Value))
 	}
 	return f.Value

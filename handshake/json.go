@@ -120,10 +120,10 @@ func (r *Result) Document(exitCode int) *Document {
 	}
 	if r.Request != nil && r.Sent {
 		q := r.Request
-		d.Request = &DocRequest{Raw: redactedRaw(&q.Head, r.shown), Method: q.Method, Target: q.Target, Headers: docHeaders(&q.Head, r.shown)}
+		d.Request = &DocRequest{Raw: q.Head.RedactedRaw(r.shown), Method: q.Method, Target: q.Target, Headers: docHeaders(&q.Head, r.shown)}
 	}
 	if p := r.Response; p != nil {
-		d.Response = &DocResponse{Raw: redactedRaw(&p.Head, r.shown), Proto: p.Proto, Status: p.Status, Reason: p.Reason, Headers: docHeaders(&p.Head, r.shown), BodyTruncated: p.BodyTruncated}
+		d.Response = &DocResponse{Raw: p.Head.RedactedRaw(r.shown), Proto: p.Proto, Status: p.Status, Reason: p.Reason, Headers: docHeaders(&p.Head, r.shown), BodyTruncated: p.BodyTruncated}
 		if p.Body != nil {
 			body := string(p.Body)
 			if !utf8.Valid(p.Body) {
@@ -171,7 +171,7 @@ func docHeaders(h *Head, show bool) [][2]string {
 			continue
 		}
 		v := f.Value
-		if !show && isSecret(f.Name) {
+		if !show && IsSecret(f.Name) {
 			v = redacted(len(v))
 		}
 		out = append(out, [2]string{f.Name, v})

@@ -339,7 +339,7 @@ func (d *dialer) httpConnect(ctx context.Context, conn net.Conn, px *proxySpec, 
 	d.note("< %s", escapeNote(h.StartLine))
 	for _, f := range h.Fields {
 		raw := f.Raw
-		if !d.o.ShowSecrets && isSecretField(f.Name) {
+		if !d.o.ShowSecrets && IsSecret(f.Name) {
 			raw = fmt.Sprintf("%s: <redacted %d bytes>", f.Name, len(f.Value))
 		}
 		d.note("< %s", escapeNote(raw))
@@ -384,14 +384,6 @@ func proxyStatusHint(status int, hadAuth bool) string {
 		return "the answer is not an HTTP status line; check that it is an HTTP proxy (for SOCKS use socks5://)"
 	}
 	return "check the proxy's configuration, or connect without it"
-}
-
-func isSecretField(name string) bool {
-	switch strings.ToLower(name) {
-	case "authorization", "proxy-authorization", "cookie", "set-cookie":
-		return true
-	}
-	return false
 }
 
 // escapeNote shows control bytes and invalid UTF-8 of text that came from

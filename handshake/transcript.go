@@ -73,49 +73,6 @@ func (s Severity) Kind() Kind {
 // idColumn is the width ids are padded to in diagnostic lines (SPEC §2).
 const idColumn = 15
 
-// secretFields are redacted unless Options.ShowSecrets.
-var secretFields = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}
-
-func isSecret(name string) bool {
-	for _, s := range secretFields {
-		if strings.EqualFold(name, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// redactedLines returns the head's lines (start line first, each without
-// its ending) with the values of secret fields, and their folded
-// continuations, replaced by "<redacted N bytes>".
-func redactedLines(h *Head, show bool) []string {
-	lines := make([]string, 0, len(h.Fields)+1)
-	lines = append(lines, h.StartLine)
-	secret := false
-	for i := range h.Fields {
-		f := &h.Fields[i]
-		switch {
-		case f.Folded:
-			if secret && !show {
-				lines = append(lines, f.Raw[:len(f.Raw)-len(strings.TrimLeft(f.Raw, " \t"))]+redacted(len(strings.Trim(f.Raw, " \t"))))
-				continue
-			}
-		case f.Name != "":
-			secret = isSecret(f.Name)
-			if secret && !show {
-				colon := strings.IndexByte(f.Raw, ':')
-				rest := f.Raw[colon+1:]
-				lead := len(rest) - len(strings.TrimLeft(rest, " \t"))
-				n := len(strings.Trim(rest, " \t"))
-				lines = append(lines, f.Raw[:colon+1+lead]+redacted(n))
-				continue
-			}
-		}
-		lines = append(lines, f.Raw)
-	}
-	return lines
-}
-
 // RequestLines returns the request head as sent, one line per element
 // (start line first, without line endings), with secret values redacted
 // unless Options.ShowSecrets; nil when no request was written. The text is
@@ -124,7 +81,7 @@ func (r *Result) RequestLines() []string {
 	if r.Request == nil || !r.Sent {
 		return nil
 	}
-	return redactedLines(&r.Request.Head, r.shown)
+	return r.Request.Head.RedactedLines(r.shown)
 }
 
 // ResponseLines returns the response head as received, as RequestLines
@@ -133,45 +90,12 @@ func (r *Result) RequestLines() []string {
 func (r *Result) ResponseLines() []string {
 	switch {
 	case r.Response != nil:
-		return redactedLines(&r.Response.Head, r.shown)
+		return r.Response.Head.RedactedLines(r.shown)
 	case len(r.Partial) > 0:
 		h := parseHead(string(r.Partial), r.Partial)
-		return redactedLines(&h, r.shown)
+		return h.RedactedLines(r.shown)
 	}
 	return nil
-}
-
-func redacted(n int) string { return fmt.Sprintf("<redacted %d bytes>", n) }
-
-// redactedRaw returns the head's bytes with secret values redacted, line
-// endings kept.
-func redactedRaw(h *Head, show bool) string {
-	if show || !hasSecret(h) {
-		return string(h.Raw)
-	}
-	lines := redactedLines(h, show)
-	var b strings.Builder
-	b.WriteString(lines[0])
-	b.WriteString(h.StartEOL)
-	for i := range h.Fields {
-		b.WriteString(lines[i+1])
-		b.WriteString(h.Fields[i].EOL)
-	}
-	b.WriteString(h.EndEOL)
-	// Bytes after the head (a --request-file with a body) are kept.
-	if n := headBytes(h); n < len(h.Raw) {
-		b.Write(h.Raw[n:])
-	}
-	return b.String()
-}
-
-func hasSecret(h *Head) bool {
-	for i := range h.Fields {
-		if isSecret(h.Fields[i].Name) {
-			return true
-		}
-	}
-	return false
 }
 
 // headBytes is the length of the head as parsed.
@@ -232,7 +156,7 @@ func (r *Result) appendRequest(b *bytes.Buffer, p Painter) {
 		return // the frames are printed by appendH2Frames
 	}
 	if r.Request != nil && r.Sent {
-		for _, l := range redactedLines(&r.Request.Head, r.shown) {
+		for _, l := range r.Request.Head.RedactedLines(r.shown) {
 			transcriptLine(b, p, KindRequest, "> ", l)
 		}
 		if r.Request.EndEOL != "" {
@@ -251,7 +175,7 @@ func (r *Result) appendRest(b *bytes.Buffer, p Painter) {
 		return
 	}
 	if r.Response != nil {
-		for _, l := range redactedLines(&r.Response.Head, r.shown) {
+		for _, l := range r.Response.Head.RedactedLines(r.shown) {
 			transcriptLine(b, p, KindResponse, "< ", l)
 		}
 		b.WriteString(p(KindResponse, "<"))
@@ -271,7 +195,7 @@ func (r *Result) appendRest(b *bytes.Buffer, p Painter) {
 		transcriptLine(b, p, KindResponse, "< ", string(r.Partial))
 	} else if len(r.Partial) > 0 {
 		h := parseHead(string(r.Partial), r.Partial)
-		for _, l := range redactedLines(&h, r.shown) {
+		for _, l := range h.RedactedLines(r.shown) {
 			transcriptLine(b, p, KindResponse, "< ", l)
 		}
 	}
