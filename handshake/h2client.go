@@ -283,7 +283,9 @@ func (c *h2Conn) handshake(ctx context.Context, res *Result, fields []H2Field, o
 				add(Diag("connect-failed", "the connection broke while the HEADERS were written: %v", err))
 				return ClassNoResponse, nil
 			}
-			c.live() // the request is out: show it while waiting
+			if c.live != nil {
+				c.live() // the request is out: show it while waiting
+			}
 		}
 	}
 	fs := Findings{}
