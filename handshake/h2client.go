@@ -181,6 +181,10 @@ func (c *h2Conn) frames() []H2Frame {
 	c.logMu.Lock()
 	defer c.logMu.Unlock()
 	c.keepN = true
+	if c.dropped > 0 {
+		c.keep = append(c.keep, H2Frame{Type: fmt.Sprintf("(%d more frames not shown)", c.dropped)})
+		c.dropped = 0
+	}
 	return c.keep
 }
 

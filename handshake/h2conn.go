@@ -26,6 +26,15 @@ const h2Window = 4 << 20
 // SETTINGS_MAX_FRAME_SIZE, which it does not raise (RFC 9113 §4.2).
 const h2MaxReadFrame = 16384
 
+// maxKeptFrames bounds the handshake frames kept for the transcript, so
+// that a server that floods the handshake with frames costs bounded memory.
+const maxKeptFrames = 500
+
+// maxQueuedCtrl bounds the control frames waiting to be written: a server
+// that floods PING or SETTINGS while it does not read our answers is told
+// to calm down (RFC 9113 §10.5).
+const maxQueuedCtrl = 1024
+
 // streamID is the one stream wsdbg opens on a connection.
 const streamID = 1
 
@@ -90,10 +99,11 @@ type h2Conn struct {
 	log   func(H2Frame) // every frame read and written; nil: none
 	keep  []H2Frame     // the frames of the handshake, for the transcript
 	keepN bool          // stop keeping frames (after the handshake)
+	// dropped counts handshake frames past maxKeptFrames, not kept.
+	dropped int
 
 	mu            sync.Mutex
-	notify        chan struct{} // closed when the state below changes
-	waiting       int
+	rsig, wsig    chan struct{} // wake the reader and the writer (capacity 1)
 	ctrl          []ctrlFrame
 	sendConn      int64 // the server's windows for our DATA
 	sendStream    int64
@@ -127,9 +137,10 @@ type h2Conn struct {
 func newH2Conn(nc net.Conn, windowWait time.Duration) *h2Conn {
 	c := &h2Conn{
 		nc:           nc,
-		br:           bufio.NewReaderSize(nc, 32<<10),
+		br:           bufio.NewReaderSize(nc, 128<<10),
 		bw:           bufio.NewWriterSize(nc, 64<<10),
-		notify:       make(chan struct{}),
+		rsig:         make(chan struct{}, 1),
+		wsig:         make(chan struct{}, 1),
 		sendConn:     65535,
 		sendStream:   65535,
 		peerInit:     65535,
@@ -140,17 +151,31 @@ func newH2Conn(nc net.Conn, windowWait time.Duration) *h2Conn {
 	}
 	c.fr = http2.NewFramer(nil, c.br)
 	c.fr.SetMaxReadFrameSize(h2MaxReadFrame)
+	c.fr.SetReuseFrames() // DATA payloads are copied out before the next read
 	c.fw = http2.NewFramer(c.bw, nil)
 	c.dec = hpack.NewDecoder(4096, nil)
 	c.enc = hpack.NewEncoder(&c.hbuf)
 	return c
 }
 
+// logging reports whether frames are logged at all: during the handshake,
+// or with a log hook (-v). Describing a frame costs allocations that a
+// session with neither does not pay.
+func (c *h2Conn) logging() bool {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	return !c.keepN || c.log != nil
+}
+
 // record logs a frame: to the log hook, and into keep during the handshake.
 func (c *h2Conn) record(f H2Frame) {
 	c.logMu.Lock()
 	if !c.keepN {
-		c.keep = append(c.keep, f)
+		if len(c.keep) < maxKeptFrames {
+			c.keep = append(c.keep, f)
+		} else {
+			c.dropped++
+		}
 	}
 	fn := c.log
 	c.logMu.Unlock()
@@ -159,41 +184,41 @@ func (c *h2Conn) record(f H2Frame) {
 	}
 }
 
-// broadcastLocked wakes every waiter; c.mu is held.
+// broadcastLocked wakes the reader and the writer, if they wait, to look
+// at the state again; c.mu is held. A signal is a token in a channel of
+// capacity one, so waking costs no allocation and none is lost.
 func (c *h2Conn) broadcastLocked() {
-	if c.waiting > 0 {
-		close(c.notify)
-		c.notify = make(chan struct{})
+	select {
+	case c.rsig <- struct{}{}:
+	default:
+	}
+	select {
+	case c.wsig <- struct{}{}:
+	default:
 	}
 }
 
-// waitLocked waits, with c.mu held, until the state changes or deadline
-// passes (zero: no deadline).
-func (c *h2Conn) waitLocked(deadline time.Time) error {
-	ch := c.notify
-	c.waiting++
+// waitLocked waits, with c.mu held, for a signal on sig or until deadline
+// passes (zero: no deadline). The caller checks the state again after.
+func (c *h2Conn) waitLocked(sig chan struct{}, deadline time.Time) error {
 	c.mu.Unlock()
-	var timeout <-chan time.Time
-	if !deadline.IsZero() {
-		d := time.Until(deadline)
-		if d <= 0 {
-			c.mu.Lock()
-			c.waiting--
-			return os.ErrDeadlineExceeded
-		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timeout = t.C
+	defer c.mu.Lock()
+	if deadline.IsZero() {
+		<-sig
+		return nil
 	}
-	var err error
+	d := time.Until(deadline)
+	if d <= 0 {
+		return os.ErrDeadlineExceeded
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-ch:
-	case <-timeout:
-		err = os.ErrDeadlineExceeded
+	case <-sig:
+		return nil
+	case <-t.C:
+		return os.ErrDeadlineExceeded
 	}
-	c.mu.Lock()
-	c.waiting--
-	return err
 }
 
 // failLocked ends the stream with err unless it already ended.
@@ -201,9 +226,7 @@ func (c *h2Conn) failLocked(err error) {
 	if c.err == nil {
 		c.err = err
 	}
-	c.waiting++ // make sure the broadcast happens
 	c.broadcastLocked()
-	c.waiting--
 }
 
 func (c *h2Conn) fail(err error) {
@@ -215,8 +238,15 @@ func (c *h2Conn) fail(err error) {
 // queue adds a control frame and writes it if no writer is busy.
 func (c *h2Conn) queue(f ctrlFrame) {
 	c.mu.Lock()
-	c.ctrl = append(c.ctrl, f)
+	flood := len(c.ctrl) >= maxQueuedCtrl && f.typ != http2.FrameGoAway
+	if !flood {
+		c.ctrl = append(c.ctrl, f)
+	}
 	c.mu.Unlock()
+	if flood {
+		c.violation(http2.ErrCodeEnhanceYourCalm, fmt.Sprintf("more than %d frames that need an answer (PING, SETTINGS) while our answers could not be written", maxQueuedCtrl), "RFC 9113 §10.5")
+		return
+	}
 	c.kick()
 }
 
@@ -263,6 +293,7 @@ func (c *h2Conn) flushCtrlLocked() error {
 	q := c.ctrl
 	c.ctrl = nil
 	c.mu.Unlock()
+	logging := len(q) > 0 && c.logging()
 	for _, f := range q {
 		var err error
 		rec := H2Frame{Out: true, Type: frameType(f.typ), Stream: f.stream}
@@ -272,10 +303,16 @@ func (c *h2Conn) flushCtrlLocked() error {
 			rec.Flags = []string{"ACK"}
 		case http2.FramePing:
 			err = c.fw.WritePing(true, f.data)
-			rec.Flags, rec.Length, rec.Detail = []string{"ACK"}, 8, fmt.Sprintf("data=%x", f.data[:])
+			rec.Flags, rec.Length = []string{"ACK"}, 8
+			if logging {
+				rec.Detail = fmt.Sprintf("data=%x", f.data[:])
+			}
 		case http2.FrameWindowUpdate:
 			err = c.fw.WriteWindowUpdate(f.stream, f.incr)
-			rec.Length, rec.Detail = 4, fmt.Sprintf("increment=%d", f.incr)
+			rec.Length = 4
+			if logging {
+				rec.Detail = fmt.Sprintf("increment=%d", f.incr)
+			}
 		case http2.FrameRSTStream:
 			err = c.fw.WriteRSTStream(f.stream, f.code)
 			rec.Length, rec.Detail = 4, ErrCodeName(uint32(f.code))
@@ -286,7 +323,9 @@ func (c *h2Conn) flushCtrlLocked() error {
 		if err != nil {
 			return err
 		}
-		c.record(rec)
+		if logging {
+			c.record(rec)
+		}
 	}
 	return nil
 }
@@ -336,7 +375,12 @@ func (c *h2Conn) frameError(err error) error {
 // the connection, if any.
 func (c *h2Conn) process(f http2.Frame) error {
 	h := f.Header()
-	rec := describeFrame(false, f)
+	var rec H2Frame
+	if c.logging() {
+		rec = describeFrame(false, f)
+	} else {
+		rec.Type = frameType(h.Type) // for messages; nothing is logged
+	}
 	if c.hblock != nil && h.Type != http2.FrameContinuation {
 		// The Framer enforces RFC 9113 §6.10; this is a safety net.
 		return c.violation(http2.ErrCodeProtocol, fmt.Sprintf("a %s frame inside a header block", rec.Type), "RFC 9113 §6.10")
@@ -584,6 +628,11 @@ func (c *h2Conn) data(f *http2.DataFrame) error {
 	c.recvStream -= n
 	if c.roff == len(c.rbuf) {
 		c.rbuf, c.roff = c.rbuf[:0], 0
+	} else if c.roff > 0 && len(c.rbuf)+len(f.Data()) > cap(c.rbuf) {
+		// Move the unread bytes to the front rather than grow: the buffer
+		// stays within the window granted (h2Window) plus one frame.
+		n := copy(c.rbuf, c.rbuf[c.roff:])
+		c.rbuf, c.roff = c.rbuf[:n], 0
 	}
 	c.rbuf = append(c.rbuf, f.Data()...)
 	pad := int(n) - len(f.Data())
@@ -639,9 +688,7 @@ func (c *h2Conn) readLoop() {
 					c.err = err
 				}
 			}
-			c.waiting++
 			c.broadcastLocked()
-			c.waiting--
 			c.mu.Unlock()
 			return
 		}
@@ -717,7 +764,7 @@ func (s *h2Stream) Read(p []byte) (int, error) {
 		case c.err != nil:
 			return 0, c.err
 		}
-		if err := c.waitLocked(c.rdl); err != nil {
+		if err := c.waitLocked(c.rsig, c.rdl); err != nil {
 			return 0, err
 		}
 	}
@@ -757,7 +804,7 @@ func (s *h2Stream) Write(p []byte) (int, error) {
 					dl = time.Now().Add(c.windowWait)
 				}
 			}
-			if err := c.waitLocked(dl); err != nil {
+			if err := c.waitLocked(c.wsig, dl); err != nil {
 				conn, st := c.sendConn, c.sendStream
 				c.mu.Unlock()
 				if c.wdl.IsZero() {
@@ -787,7 +834,9 @@ func (s *h2Stream) Write(p []byte) (int, error) {
 			c.fail(err)
 			return written, err
 		}
-		c.record(H2Frame{Out: true, Type: "DATA", Stream: streamID, Length: n})
+		if c.logging() {
+			c.record(H2Frame{Out: true, Type: "DATA", Stream: streamID, Length: n})
+		}
 		written += n
 		p = p[n:]
 	}
@@ -839,9 +888,7 @@ func (s *h2Stream) SetReadDeadline(t time.Time) error {
 	c := s.c
 	c.mu.Lock()
 	c.rdl = t
-	c.waiting++
 	c.broadcastLocked()
-	c.waiting--
 	c.mu.Unlock()
 	return nil
 }
@@ -851,9 +898,7 @@ func (s *h2Stream) SetWriteDeadline(t time.Time) error {
 	c := s.c
 	c.mu.Lock()
 	c.wdl = t
-	c.waiting++
 	c.broadcastLocked()
-	c.waiting--
 	c.mu.Unlock()
 	return c.nc.SetWriteDeadline(t)
 }

@@ -5,6 +5,7 @@
 package h2test
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -29,7 +30,8 @@ var ECP = http2.Setting{ID: SettingEnableConnectProtocol, Val: 1}
 // Conn is one accepted connection.
 type Conn struct {
 	NC  net.Conn
-	Fr  *http2.Framer
+	Fr  *http2.Framer // writes go through bw, flushed by Write
+	bw  *bufio.Writer
 	mu  sync.Mutex // serialises writes
 	enc *hpack.Encoder
 	buf bytes.Buffer
@@ -68,7 +70,8 @@ func Start(t testing.TB, script func(c *Conn)) string {
 
 // NewConn wraps an accepted connection.
 func NewConn(nc net.Conn) *Conn {
-	c := &Conn{NC: nc, Fr: http2.NewFramer(nc, nc), dec: hpack.NewDecoder(4096, nil)}
+	c := &Conn{NC: nc, bw: bufio.NewWriterSize(nc, 256<<10), dec: hpack.NewDecoder(4096, nil)}
+	c.Fr = http2.NewFramer(c.bw, nc)
 	c.Fr.SetMaxReadFrameSize(1 << 20)
 	c.enc = hpack.NewEncoder(&c.buf)
 	return c
@@ -86,11 +89,16 @@ func (c *Conn) ReadPreface() error {
 	return nil
 }
 
-// Write runs fn with the Framer under the write lock.
+// Write runs fn with the Framer under the write lock, then flushes what
+// it wrote.
 func (c *Conn) Write(fn func(fr *http2.Framer) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return fn(c.Fr)
+	err := fn(c.Fr)
+	if ferr := c.bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // Settings writes a SETTINGS frame.
@@ -126,6 +134,9 @@ func (c *Conn) Data(p []byte, end bool) error {
 type Request struct {
 	Fields   []handshake.H2Field
 	Settings []http2.Setting // the client's SETTINGS
+	// ConnWindow and StreamWindow are the windows the client granted for
+	// the server's DATA by the end of the request (RFC 9113 §6.9).
+	ConnWindow, StreamWindow int64
 }
 
 // Get returns the first value of name.
@@ -141,7 +152,7 @@ func (r *Request) Get(name string) string {
 // ReadRequest reads frames until a complete header block on stream 1,
 // acknowledging the client's SETTINGS.
 func (c *Conn) ReadRequest() (*Request, error) {
-	r := &Request{}
+	r := &Request{ConnWindow: 65535, StreamWindow: 65535}
 	var block []byte
 	for {
 		f, err := c.Fr.ReadFrame()
@@ -151,10 +162,22 @@ func (c *Conn) ReadRequest() (*Request, error) {
 		switch f := f.(type) {
 		case *http2.SettingsFrame:
 			if !f.IsAck() {
-				f.ForeachSetting(func(s http2.Setting) error { r.Settings = append(r.Settings, s); return nil })
+				f.ForeachSetting(func(s http2.Setting) error {
+					r.Settings = append(r.Settings, s)
+					if s.ID == http2.SettingInitialWindowSize {
+						r.StreamWindow = int64(s.Val)
+					}
+					return nil
+				})
 				if err := c.Write(func(fr *http2.Framer) error { return fr.WriteSettingsAck() }); err != nil {
 					return r, err
 				}
+			}
+		case *http2.WindowUpdateFrame:
+			if f.StreamID == 0 {
+				r.ConnWindow += int64(f.Increment)
+			} else {
+				r.StreamWindow += int64(f.Increment)
 			}
 		case *http2.HeadersFrame:
 			block = append(block, f.HeaderBlockFragment()...)
