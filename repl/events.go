@@ -31,148 +31,109 @@ func (p *Printer) Message(dir wire.Direction, m wire.Message) {
 		return
 	}
 	if p.cfg.JSON {
-		b, ok := p.begin(streamOut)
-		if !ok {
-			return
-		}
-		b = p.appendJSONMessage(b, dir, m)
-		p.end(streamOut, b)
+		p.event(streamOut, func(b []byte) []byte { return p.appendJSONMessage(b, dir, m) })
 		return
 	}
 	if dir == wire.DirOut && !p.cfg.ShowSent {
-		return
-	}
-	b, ok := p.begin(streamOut)
-	if !ok {
 		return
 	}
 	mark := p.inMark
 	if dir == wire.DirOut {
 		mark = p.outMark
 	}
-	b = p.appendStamp(b)
-	b = append(b, mark...)
-	direct := len(m.Data) >= directSize && (m.Op == wire.OpText && !p.cfg.Escape || m.Op == wire.OpBinary && p.cfg.Binary == BinaryRaw)
-	if direct {
-		b = p.appendDirect(streamOut, b, m.Data)
+	if len(m.Data) >= directSize && (m.Op == wire.OpText && !p.cfg.Escape || m.Op == wire.OpBinary && p.cfg.Binary == BinaryRaw) {
+		tail := ""
 		if m.Op == wire.OpText {
-			b, _ = p.begin(streamOut)
-			b = append(b, '\n')
-			p.end(streamOut, b)
+			tail = "\n"
 		}
+		p.eventDirect(streamOut, func(b []byte) []byte { return append(p.appendStamp(b), mark...) }, m.Data, tail)
 		return
 	}
-	if m.Op == wire.OpText {
-		if p.cfg.Escape {
-			b = handshake.AppendEscaped(b, m.Data)
-		} else {
-			b = append(b, m.Data...)
+	p.event(streamOut, func(b []byte) []byte {
+		b = append(p.appendStamp(b), mark...)
+		if m.Op == wire.OpText {
+			if p.cfg.Escape {
+				b = handshake.AppendEscaped(b, m.Data)
+			} else {
+				b = append(b, m.Data...)
+			}
+			return append(b, '\n')
 		}
-		b = append(b, '\n')
-	} else {
 		switch p.cfg.Binary {
 		case BinaryRaw:
-			b = append(b, m.Data...)
+			return append(b, m.Data...)
 		case BinaryBase64:
 			b = base64.StdEncoding.AppendEncode(b, m.Data)
-			b = append(b, '\n')
-		default:
-			b = append(b, "binary, "...)
-			b = strconv.AppendInt(b, int64(len(m.Data)), 10)
-			b = append(b, " bytes\n"...)
-			b = appendHexDump(b, m.Data)
+			return append(b, '\n')
 		}
-	}
-	p.end(streamOut, b)
-}
-
-// appendDirect ends the event begun in b with data written from the
-// caller's buffer, without a copy, and waits until it is written, since
-// the caller may reuse data when this returns. Large raw messages take
-// this path: copying them would cost more than the wait.
-func (p *Printer) appendDirect(stream int, b, data []byte) []byte {
-	p.pending = b
-	p.segs = append(p.segs, segment{stream: stream, end: len(b), ext: data})
-	target := p.taken + 1
-	for p.written < target && !p.stopped() {
-		p.signal()
-		p.cond.Wait()
-	}
-	p.mu.Unlock()
-	return nil
+		b = append(b, "binary, "...)
+		b = strconv.AppendInt(b, int64(len(m.Data)), 10)
+		b = append(b, " bytes\n"...)
+		return appendHexDump(b, m.Data)
+	})
 }
 
 // Control prints a ping or pong frame.
 func (p *Printer) Control(dir wire.Direction, op wire.Opcode, payload []byte) {
 	if p.cfg.JSON {
-		b, ok := p.begin(streamOut)
-		if !ok {
-			return
+		p.event(streamOut, func(b []byte) []byte {
+			b = append(b, `{"event":"`...)
+			b = append(b, op.String()...)
+			b = append(b, `","dir":"`...)
+			b = append(b, dir.String()...)
+			b = append(b, `","data":"`...)
+			b = base64.StdEncoding.AppendEncode(b, payload)
+			b = append(b, '"')
+			return p.appendTime(b)
+		})
+		return
+	}
+	p.event(streamLog, func(b []byte) []byte {
+		b = p.appendStamp(b)
+		b = append(b, p.paint(KindControl, arrow(dir)+" "+op.String())...)
+		if len(payload) > 0 {
+			b = append(b, " \""...)
+			b = handshake.AppendEscaped(b, payload)
+			b = append(b, '"')
 		}
-		b = append(b, `{"event":"`...)
-		b = append(b, op.String()...)
-		b = append(b, `","dir":"`...)
-		b = append(b, dir.String()...)
-		b = append(b, `","data":"`...)
-		b = base64.StdEncoding.AppendEncode(b, payload)
-		b = append(b, '"')
-		p.end(streamOut, p.appendTime(b))
-		return
-	}
-	b, ok := p.begin(streamLog)
-	if !ok {
-		return
-	}
-	b = p.appendStamp(b)
-	b = append(b, p.paint(KindControl, arrow(dir)+" "+op.String())...)
-	if len(payload) > 0 {
-		b = append(b, " \""...)
-		b = handshake.AppendEscaped(b, payload)
-		b = append(b, '"')
-	}
-	b = append(b, '\n')
-	p.end(streamLog, b)
+		return append(b, '\n')
+	})
 }
 
 // CloseFrame prints a close frame; hasCode is false for an empty payload.
 func (p *Printer) CloseFrame(dir wire.Direction, code wire.CloseCode, hasCode bool, reason string) {
 	if p.cfg.JSON {
-		b, ok := p.begin(streamOut)
-		if !ok {
-			return
-		}
-		b = append(b, `{"event":"close","dir":"`...)
-		b = append(b, dir.String()...)
-		b = append(b, `","code":`...)
+		p.event(streamOut, func(b []byte) []byte {
+			b = append(b, `{"event":"close","dir":"`...)
+			b = append(b, dir.String()...)
+			b = append(b, `","code":`...)
+			if hasCode {
+				b = strconv.AppendUint(b, uint64(code), 10)
+			} else {
+				b = append(b, "null"...)
+			}
+			b = append(b, `,"reason":`...)
+			b = appendJSONString(b, []byte(reason))
+			return p.appendTime(b)
+		})
+		return
+	}
+	p.event(streamLog, func(b []byte) []byte {
+		b = p.appendStamp(b)
+		s := arrow(dir) + " close "
 		if hasCode {
-			b = strconv.AppendUint(b, uint64(code), 10)
+			s += code.String()
 		} else {
-			b = append(b, "null"...)
+			s += "(no status code)"
 		}
-		b = append(b, `,"reason":`...)
-		b = appendJSONString(b, []byte(reason))
-		p.end(streamOut, p.appendTime(b))
-		return
-	}
-	b, ok := p.begin(streamLog)
-	if !ok {
-		return
-	}
-	b = p.appendStamp(b)
-	s := arrow(dir) + " close "
-	if hasCode {
-		s += code.String()
-	} else {
-		s += "(no status code)"
-	}
-	b = append(b, p.paint(KindClose, s)...)
-	if reason != "" {
-		b = append(b, " \""...)
-		b = handshake.AppendEscaped(b, []byte(reason))
-		b = append(b, '"')
-	}
-	b = append(b, '\n')
-	p.end(streamLog, b)
+		b = append(b, p.paint(KindClose, s)...)
+		if reason != "" {
+			b = append(b, " \""...)
+			b = handshake.AppendEscaped(b, []byte(reason))
+			b = append(b, '"')
+		}
+		return append(b, '\n')
+	})
 }
 
 // Frame prints one frame header for -v; payload is the frame's payload as
@@ -182,40 +143,35 @@ func (p *Printer) Frame(dir wire.Direction, h wire.Header, payload []byte) {
 		return
 	}
 	if p.cfg.JSON {
-		b, ok := p.begin(streamOut)
-		if !ok {
-			return
+		p.event(streamOut, func(b []byte) []byte {
+			b = append(b, `{"event":"frame","dir":"`...)
+			b = append(b, dir.String()...)
+			b = append(b, `","fin":`...)
+			b = strconv.AppendBool(b, h.Fin)
+			b = append(b, `,"rsv1":`...)
+			b = strconv.AppendBool(b, h.Rsv1)
+			b = append(b, `,"rsv2":`...)
+			b = strconv.AppendBool(b, h.Rsv2)
+			b = append(b, `,"rsv3":`...)
+			b = strconv.AppendBool(b, h.Rsv3)
+			b = append(b, `,"opcode":`...)
+			b = strconv.AppendUint(b, uint64(h.Op), 10)
+			b = append(b, `,"masked":`...)
+			b = strconv.AppendBool(b, h.Masked)
+			b = append(b, `,"length":`...)
+			b = strconv.AppendInt(b, h.Length, 10)
+			return p.appendTime(b)
+		})
+		return
+	}
+	p.event(streamLog, func(b []byte) []byte {
+		b = p.appendStamp(b)
+		b = append(b, p.paint(KindFrame, arrow(dir)+" frame "+h.String())...)
+		if h.Rsv1 && (h.Op == wire.OpText || h.Op == wire.OpBinary) {
+			b = append(b, " compressed"...)
 		}
-		b = append(b, `{"event":"frame","dir":"`...)
-		b = append(b, dir.String()...)
-		b = append(b, `","fin":`...)
-		b = strconv.AppendBool(b, h.Fin)
-		b = append(b, `,"rsv1":`...)
-		b = strconv.AppendBool(b, h.Rsv1)
-		b = append(b, `,"rsv2":`...)
-		b = strconv.AppendBool(b, h.Rsv2)
-		b = append(b, `,"rsv3":`...)
-		b = strconv.AppendBool(b, h.Rsv3)
-		b = append(b, `,"opcode":`...)
-		b = strconv.AppendUint(b, uint64(h.Op), 10)
-		b = append(b, `,"masked":`...)
-		b = strconv.AppendBool(b, h.Masked)
-		b = append(b, `,"length":`...)
-		b = strconv.AppendInt(b, h.Length, 10)
-		p.end(streamOut, p.appendTime(b))
-		return
-	}
-	b, ok := p.begin(streamLog)
-	if !ok {
-		return
-	}
-	b = p.appendStamp(b)
-	b = append(b, p.paint(KindFrame, arrow(dir)+" frame "+h.String())...)
-	if h.Rsv1 && (h.Op == wire.OpText || h.Op == wire.OpBinary) {
-		b = append(b, " compressed"...)
-	}
-	b = append(b, '\n')
-	p.end(streamLog, b)
+		return append(b, '\n')
+	})
 }
 
 // Note prints one of wsdbg's own notes ("* text") in text mode; JSON mode
@@ -224,42 +180,37 @@ func (p *Printer) Note(text string) {
 	if p.cfg.JSON {
 		return
 	}
-	b, ok := p.begin(streamLog)
-	if !ok {
-		return
-	}
-	b = p.appendStamp(b)
-	b = append(b, p.paint(KindNote, "* "+text)...)
-	b = append(b, '\n')
-	p.end(streamLog, b)
+	p.event(streamLog, func(b []byte) []byte {
+		b = p.appendStamp(b)
+		b = append(b, p.paint(KindNote, "* "+text)...)
+		return append(b, '\n')
+	})
 }
 
 // Error prints an error sentence on the error stream, prefixed with
 // "wsdbg: ", and in JSON mode an error event with exitCode on Out.
 func (p *Printer) Error(msg string, exitCode int) {
-	if b, ok := p.begin(streamErr); ok {
+	p.event(streamErr, func(b []byte) []byte {
 		b = append(b, p.paint(KindError, "wsdbg: "+msg)...)
-		b = append(b, '\n')
-		p.end(streamErr, b)
-	}
+		return append(b, '\n')
+	})
 	if !p.cfg.JSON {
 		return
 	}
-	if b, ok := p.begin(streamOut); ok {
+	p.event(streamOut, func(b []byte) []byte {
 		b = append(b, `{"event":"error","message":`...)
 		b = appendJSONString(b, []byte(msg))
 		b = append(b, `,"exit_code":`...)
 		b = strconv.AppendInt(b, int64(exitCode), 10)
-		b = append(b, "}\n"...)
-		p.end(streamOut, b)
-	}
+		return append(b, "}\n"...)
+	})
 }
 
 // Handshake prints the NDJSON handshake event; doc is the inspect
 // document (SPEC §3.1). In text mode it does nothing: the transcript is
 // printed by the caller.
 func (p *Printer) Handshake(doc any) error {
-	if !p.cfg.JSON {
+	if !p.cfg.JSON || !p.wants(streamOut) {
 		return nil
 	}
 	data, err := json.Marshal(struct {
@@ -269,11 +220,10 @@ func (p *Printer) Handshake(doc any) error {
 	if err != nil {
 		return fmt.Errorf("encode handshake event: %w", err)
 	}
-	if b, ok := p.begin(streamOut); ok {
+	p.event(streamOut, func(b []byte) []byte {
 		b = append(b, data...)
-		b = append(b, '\n')
-		p.end(streamOut, b)
-	}
+		return append(b, '\n')
+	})
 	return nil
 }
 

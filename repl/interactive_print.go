@@ -51,11 +51,11 @@ func (p *Printer) attach(w io.Writer) (detach func()) {
 // then text escaped (control bytes, ESC, C1 and invalid UTF-8 as \xNN) or
 // binary as a hex dump, at most shownText or shownBinary bytes of it.
 func (p *Printer) printMessage(dir wire.Direction, m wire.Message) {
-	b, ok := p.begin(streamOut)
-	if !ok {
-		return
-	}
-	b = p.appendStamp(b)
+	p.event(streamOut, func(b []byte) []byte { return appendShortMessage(p.appendStamp(b), p, dir, m) })
+}
+
+// appendShortMessage appends the REPL's line for m (see printMessage).
+func appendShortMessage(b []byte, p *Printer, dir wire.Direction, m wire.Message) []byte {
 	mark := "< "
 	if dir == wire.DirOut {
 		mark = "> "
@@ -85,24 +85,23 @@ func (p *Printer) printMessage(dir wire.Direction, m wire.Message) {
 		if cut {
 			b = appendCutNote(b, dir, len(m.Data))
 		}
-		b = append(b, '\n')
-	} else {
-		b = append(b, "binary, "...)
-		b = strconv.AppendInt(b, int64(len(m.Data)), 10)
-		b = append(b, " bytes"...)
-		if m.Frames > 1 {
-			b = append(b, " in "...)
-			b = strconv.AppendInt(b, int64(m.Frames), 10)
-			b = append(b, " frames"...)
-		}
-		b = append(b, '\n')
-		b = appendHexDump(b, data)
-		if cut {
-			b = appendCutNote(b, dir, len(m.Data))
-			b = append(b, '\n')
-		}
+		return append(b, '\n')
 	}
-	p.end(streamOut, b)
+	b = append(b, "binary, "...)
+	b = strconv.AppendInt(b, int64(len(m.Data)), 10)
+	b = append(b, " bytes"...)
+	if m.Frames > 1 {
+		b = append(b, " in "...)
+		b = strconv.AppendInt(b, int64(m.Frames), 10)
+		b = append(b, " frames"...)
+	}
+	b = append(b, '\n')
+	b = appendHexDump(b, data)
+	if cut {
+		b = appendCutNote(b, dir, len(m.Data))
+		b = append(b, '\n')
+	}
+	return b
 }
 
 // appendCutNote says how long a shortened message was.
@@ -118,39 +117,35 @@ func appendCutNote(b []byte, dir wire.Direction, n int) []byte {
 
 // printRaw shows bytes written by /raw, which no frame line describes.
 func (p *Printer) printRaw(raw []byte) {
-	b, ok := p.begin(streamOut)
-	if !ok {
-		return
-	}
-	b = p.appendStamp(b)
-	b = append(b, p.paint(KindOut, "> raw")...)
-	b = append(b, ", "...)
-	b = strconv.AppendInt(b, int64(len(raw)), 10)
-	b = append(b, " bytes written as they are\n"...)
-	data := raw
-	if len(data) > shownBinary {
-		data = data[:shownBinary]
-	}
-	b = appendHexDump(b, data)
-	if len(raw) > len(data) {
-		b = appendCutNote(b, wire.DirOut, len(raw))
-		b = append(b, '\n')
-	}
-	p.end(streamOut, b)
+	p.event(streamOut, func(b []byte) []byte {
+		b = p.appendStamp(b)
+		b = append(b, p.paint(KindOut, "> raw")...)
+		b = append(b, ", "...)
+		b = strconv.AppendInt(b, int64(len(raw)), 10)
+		b = append(b, " bytes written as they are\n"...)
+		data := raw
+		if len(data) > shownBinary {
+			data = data[:shownBinary]
+		}
+		b = appendHexDump(b, data)
+		if len(raw) > len(data) {
+			b = appendCutNote(b, wire.DirOut, len(raw))
+			b = append(b, '\n')
+		}
+		return b
+	})
 }
 
 // printText prints lines of the REPL's own (help, warnings) as they are,
 // painted as kind.
 func (p *Printer) printText(kind Kind, text string) {
-	b, ok := p.begin(streamOut)
-	if !ok {
-		return
-	}
-	b = append(b, p.paint(kind, text)...)
-	if len(text) == 0 || text[len(text)-1] != '\n' {
-		b = append(b, '\n')
-	}
-	p.end(streamOut, b)
+	p.event(streamOut, func(b []byte) []byte {
+		b = append(b, p.paint(kind, text)...)
+		if len(text) == 0 || text[len(text)-1] != '\n' {
+			b = append(b, '\n')
+		}
+		return b
+	})
 }
 
 // closePayload starts the closing handshake with a close frame whose

@@ -98,7 +98,7 @@ func (f *flushingReader) Read(p []byte) (int, error) {
 			return 0, f.s.writeErr(err)
 		}
 	}
-	f.s.p.Flush()
+	f.s.p.Drain()
 	return f.r.Read(p)
 }
 

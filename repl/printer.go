@@ -140,7 +140,7 @@ type Printer struct {
 const defaultMaxPending = 256 << 10
 
 // segment is a run of pending bytes for one stream, followed by ext, a
-// payload written in place rather than copied (see appendDirect).
+// payload written in place rather than copied (see eventDirect).
 type segment struct {
 	stream int
 	end    int
@@ -183,6 +183,12 @@ func NewPrinter(cfg PrinterConfig) *Printer {
 		errW = cfg.Out
 	}
 	p.streams[streamErr] = errW
+	for i, w := range p.streams {
+		if w == io.Discard {
+			// Nobody sees these events: do not even format them.
+			p.streams[i] = nil
+		}
+	}
 	p.inMark = p.paint(KindIn, cfg.InMarker)
 	p.outMark = p.paint(KindOut, cfg.OutMarker)
 	p.verbose.Store(cfg.Verbose)
@@ -222,37 +228,80 @@ func (p *Printer) SetVerbose(on bool) { p.verbose.Store(on) }
 // Verbose reports whether frame lines are printed.
 func (p *Printer) Verbose() bool { return p.verbose.Load() }
 
-// begin locks the printer for one event on stream and returns the pending
-// buffer to append to, or nil when the stream is dropped. The caller must
-// call end.
-func (p *Printer) begin(stream int) ([]byte, bool) {
+// event formats one event for stream: f appends it to the buffer it is
+// given and returns the result. When the stream is dropped (nil, or
+// io.Discard) or the printer is closed, f is not called at all, so an
+// event nobody sees costs no formatting. The lock is taken and released
+// here, around f; f must not call the printer.
+func (p *Printer) event(stream int, f func(b []byte) []byte) {
 	p.mu.Lock()
-	if p.closed || p.streams[stream] == nil {
+	defer p.mu.Unlock()
+	if !p.room(stream) {
+		return
+	}
+	p.record(stream, f(p.pending), nil)
+}
+
+// eventDirect is event for a large payload written from the caller's
+// buffer instead of being copied: f appends what comes before data, and
+// tail follows it. Data is written before eventDirect returns, since the
+// caller may reuse it; copying a large raw message would cost more than
+// the wait. Unless the writer goroutine is busy, the calling goroutine
+// writes the batch itself rather than handing it over.
+func (p *Printer) eventDirect(stream int, f func(b []byte) []byte, data []byte, tail string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.room(stream) {
+		return
+	}
+	p.record(stream, f(p.pending), data)
+	if tail != "" {
+		p.record(stream, append(p.pending, tail...), nil)
+	}
+	target := p.taken + 1
+	for p.written < target && !p.stopped() {
+		if p.busy {
+			p.cond.Wait()
+			continue
+		}
+		buf, segs, _ := p.take()
 		p.mu.Unlock()
-		return nil, false
+		err := p.write(buf, segs)
+		p.mu.Lock()
+		p.finish(buf, segs, err)
+	}
+}
+
+// wants reports whether events on stream are printed at all.
+func (p *Printer) wants(stream int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.closed && p.streams[stream] != nil
+}
+
+// room waits, with p.mu held, until the pending buffer has room, and
+// reports whether an event on stream is to be formatted.
+func (p *Printer) room(stream int) bool {
+	if p.closed || p.streams[stream] == nil {
+		return false
 	}
 	for len(p.pending) >= p.maxPend && !p.closed {
 		p.signal()
 		p.cond.Wait()
 	}
-	if p.closed {
-		p.mu.Unlock()
-		return nil, false
-	}
-	return p.pending, true
+	return !p.closed
 }
 
-// end records the event appended to b for stream and unlocks.
-func (p *Printer) end(stream int, b []byte) {
+// record, with p.mu held, makes b the pending buffer, whose new bytes are
+// one event for stream, followed by ext written in place.
+func (p *Printer) record(stream int, b, ext []byte) {
 	p.pending = b
-	if n := len(p.segs); n > 0 && p.segs[n-1].stream == stream && p.segs[n-1].ext == nil {
+	if n := len(p.segs); ext == nil && n > 0 && p.segs[n-1].stream == stream && p.segs[n-1].ext == nil {
 		p.segs[n-1].end = len(b)
 	} else {
-		p.segs = append(p.segs, segment{stream: stream, end: len(b)})
+		p.segs = append(p.segs, segment{stream: stream, end: len(b), ext: ext})
 	}
-	big := len(b) >= 32<<10
-	p.mu.Unlock()
-	if big {
+	if len(b) >= 32<<10 {
 		p.signal()
 	}
 }
@@ -269,6 +318,61 @@ func (p *Printer) signal() {
 // waiting. Producers call it before they block (waiting for the network,
 // for stdin, for the user).
 func (p *Printer) Flush() { p.signal() }
+
+// Drain writes everything printed so far on the calling goroutine, unless
+// the writer goroutine is writing already, in which case it only wakes it
+// (it takes what is left when it is done). The goroutine that read a
+// message calls it when its input runs dry: in a lock-step exchange the
+// message then goes to the screen without waking another goroutine, which
+// costs a scheduler hand-off per message.
+func (p *Printer) Drain() {
+	p.mu.Lock()
+	if p.busy || p.closed {
+		p.mu.Unlock()
+		p.signal()
+		return
+	}
+	buf, segs, ok := p.take()
+	p.mu.Unlock()
+	if !ok {
+		return
+	}
+	err := p.write(buf, segs)
+	p.mu.Lock()
+	p.finish(buf, segs, err)
+	p.mu.Unlock()
+}
+
+// take, with p.mu held, takes the pending batch for writing.
+func (p *Printer) take() ([]byte, []segment, bool) {
+	if len(p.pending) == 0 && len(p.segs) == 0 {
+		return nil, nil, false
+	}
+	buf, segs := p.pending, p.segs
+	p.pending, p.segs = p.spare[:0], p.spareS[:0]
+	p.taken++
+	p.busy = true
+	p.cond.Broadcast()
+	return buf, segs, true
+}
+
+// finish, with p.mu held, records that a batch taken by take was written.
+func (p *Printer) finish(buf []byte, segs []segment, err error) {
+	if err != nil && p.err == nil {
+		p.err = err
+	}
+	if cap(buf) <= 2*p.maxPend {
+		p.spare = buf[:0]
+	} else {
+		// A huge event grew it: let it go.
+		p.spare = make([]byte, 0, p.maxPend+4<<10)
+	}
+	clear(segs) // drop the references to callers' payloads
+	p.spareS = segs[:0]
+	p.written++
+	p.busy = false
+	p.cond.Broadcast()
+}
 
 // Sync writes everything printed so far and waits until it is written.
 func (p *Printer) Sync() error {
@@ -317,44 +421,38 @@ func (p *Printer) Close() error {
 func (p *Printer) run() {
 	defer close(p.done)
 	defer p.cond.Broadcast()
-	for {
-		<-p.kick
-		for {
-			p.mu.Lock()
-			if len(p.pending) == 0 && len(p.segs) == 0 {
-				closed := p.closed
-				p.mu.Unlock()
-				if closed {
-					return
-				}
-				break
-			}
-			buf, segs := p.pending, p.segs
-			p.pending, p.segs = p.spare[:0], p.spareS[:0]
-			p.taken++
-			p.busy = true
-			p.cond.Broadcast()
-			p.mu.Unlock()
-
-			err := p.write(buf, segs)
-
-			p.mu.Lock()
-			if err != nil && p.err == nil {
-				p.err = err
-			}
-			if cap(buf) <= 2*p.maxPend {
-				p.spare = buf[:0]
-			} else {
-				// A huge event grew it: let it go.
-				p.spare = make([]byte, 0, p.maxPend+4<<10)
-			}
-			p.spareS = segs[:0]
-			p.written++
-			p.busy = false
-			p.cond.Broadcast()
-			p.mu.Unlock()
+	for range p.kick {
+		for p.writeBatch() {
+		}
+		if p.isClosed() {
+			return
 		}
 	}
+}
+
+// writeBatch writes one pending batch, unless another goroutine is
+// writing one (Drain), and reports whether there may be more.
+func (p *Printer) writeBatch() bool {
+	p.mu.Lock()
+	for p.busy {
+		p.cond.Wait()
+	}
+	buf, segs, ok := p.take()
+	p.mu.Unlock()
+	if !ok {
+		return false
+	}
+	err := p.write(buf, segs)
+	p.mu.Lock()
+	p.finish(buf, segs, err)
+	p.mu.Unlock()
+	return true
+}
+
+func (p *Printer) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed && len(p.pending) == 0 && len(p.segs) == 0
 }
 
 func (p *Printer) write(buf []byte, segs []segment) error {

@@ -137,7 +137,7 @@ func (r *sessionReader) Read(p []byte) (int, error) {
 	if r.s.echoQueued.Swap(false) {
 		_ = r.s.conn.Flush() // a write error is sticky and surfaces on the next write
 	}
-	r.s.p.Flush()
+	r.s.p.Drain()
 	return r.r.Read(p)
 }
 
