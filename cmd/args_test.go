@@ -67,3 +67,9 @@ func TestInterleavedArgsErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestPlural(t *testing.T) {
+	if got := plural(1, "reply", "replies") + ", " + plural(2, "reply", "replies") + ", " + plural(int64(0), "line", "lines"); got != "1 reply, 2 replies, 0 lines" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"regexp"
 
@@ -83,3 +84,11 @@ var (
 	// arraySep matches the separator between elements of such an array.
 	arraySep = regexp.MustCompile(`,\n\s*`)
 )
+
+// plural returns "1 reply" or "2 replies".
+func plural[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

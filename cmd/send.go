@@ -259,14 +259,14 @@ func checkReplies(rep *replies, opts *sendOptions) error {
 	}
 	for i, want := range opts.Expect {
 		if i >= len(rep.got) {
-			return &expectationError{fmt.Sprintf("expected %d replies (--expect), got %d %s; reply %d should have been %q", len(opts.Expect), rep.n, within, i+1, want)}
+			return &expectationError{fmt.Sprintf("expected %s (--expect), got %d %s; reply %d should have been %q", plural(len(opts.Expect), "reply", "replies"), rep.n, within, i+1, want)}
 		}
 		if got := rep.got[i]; string(got) != want {
 			return &expectationError{fmt.Sprintf("reply %d is %q, expected %q (--expect)", i+1, got, want)}
 		}
 	}
 	if rep.n < opts.Count {
-		return &expectationError{fmt.Sprintf("expected %d replies (--count), got %d %s; raise --wait or check what the server sends", opts.Count, rep.n, within)}
+		return &expectationError{fmt.Sprintf("expected %s (--count), got %d %s; raise --wait or check what the server sends", plural(opts.Count, "reply", "replies"), rep.n, within)}
 	}
 	return nil
 }

@@ -311,7 +311,7 @@ func exchange(ctx context.Context, u *url.URL, o *Options, file []byte, pre []st
 	res.Accept, res.Negotiated = fs.Accept, fs.Negotiated
 	if resp.Status == 101 {
 		if n := br.Buffered(); n > 0 {
-			res.Diagnostics = append(res.Diagnostics, Diag("early-data", "%d bytes of frame data arrived with the 101 head; they are kept and decoded as the first frames", n))
+			res.Diagnostics = append(res.Diagnostics, Diag("early-data", "%s of frame data arrived with the 101 head; they are kept and decoded as the first frames", plural(n, "byte", "bytes")))
 		}
 	}
 	res.Class = classify101(resp, res.Diagnostics)
