@@ -28,7 +28,9 @@
 //     reader after a 101, or failed as RFC 6455 §4.1 requires.
 //   - Output. Result.WriteTranscript prints the curl-like transcript of
 //     SPEC §2 with every network byte escaped (AppendEscaped) and secrets
-//     redacted; Result.Document builds the JSON document of SPEC §3.1.
+//     redacted; Options.Live (NewLive) prints the same text while the
+//     exchange happens (SPEC §1.1), so a silent server shows what was sent.
+//     Result.Document builds the JSON document of SPEC §3.1.
 //
 // The package does not frame messages, not even the close frame that ends
 // an upgrade nobody uses (package wire does, and cmd joins the two); it
