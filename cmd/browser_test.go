@@ -151,7 +151,7 @@ type cdpReply struct {
 	}
 }
 
-func startChromium(ctx context.Context, t *testing.T, path string) *cdpBrowser {
+func startChromium(ctx context.Context, t *testing.T, path string, extra ...string) *cdpBrowser {
 	t.Helper()
 	toBrowser, ours, err := os.Pipe()
 	if err != nil {
@@ -161,10 +161,10 @@ func startChromium(ctx context.Context, t *testing.T, path string) *cdpBrowser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, path,
-		"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-pipe", "about:blank")
+		"--user-data-dir=" + t.TempDir(), "--remote-debugging-pipe"}, extra...)
+	cmd := exec.CommandContext(ctx, path, append(args, "about:blank")...)
 	cmd.ExtraFiles = []*os.File{toBrowser, theirs} // fd 3 and fd 4
 	b := &cdpBrowser{t: t, cmd: cmd, w: ours, stderr: newLogBuffer(), pending: map[int]chan cdpReply{}, done: make(chan struct{})}
 	cmd.Stderr = b.stderr

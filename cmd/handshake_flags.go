@@ -170,12 +170,16 @@ func handshakeOptions(c *cli.Context, o *IO) (*handshake.Options, error) {
 		},
 	}
 	for _, h := range opts.Headers {
-		if _, _, err := handshake.ParseHeader(h); err != nil {
+		parse := handshake.ParseHeader
+		if opts.HTTP2 {
+			parse = handshake.ParseH2Header // ":protocol: x" replaces a pseudo-header field
+		}
+		if _, _, err := parse(h); err != nil {
 			return nil, usageErrorf("-H %q is not \"Name: value\"; write e.g. -H \"X-Token: abc\"", h)
 		}
 	}
 	for _, n := range opts.Omit {
-		if n == "" || strings.ContainsAny(n, ": \t\r\n") {
+		if name := strings.TrimPrefix(n, ":"); name == "" || strings.ContainsAny(name, ": \t\r\n") || (name != n && !opts.HTTP2) {
 			return nil, usageErrorf("--omit %q is not a header name; give the name only, e.g. --omit Origin", n)
 		}
 	}

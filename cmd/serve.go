@@ -51,6 +51,7 @@ type serveOptions struct {
 	Deflate        bool
 	TLSCert        string
 	TLSKey         string
+	HTTP2          bool // --http2: ALPN h2 with TLS, h2c prior knowledge without (SPEC §10)
 	Color          string
 	Quiet          bool
 	Verbose        bool
@@ -79,6 +80,7 @@ func newServeCommand(o *IO) *cli.Command {
 			&cli.BoolFlag{Name: "deflate", Usage: "accept permessage-deflate (RFC 7692)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve wss:// and https:// with the certificate chain in `FILE` (PEM)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "private key for --tls-cert, in `FILE` (PEM)"},
+			&cli.BoolFlag{Name: "http2", Usage: "serve WebSockets over HTTP/2 too (RFC 8441): ALPN h2 with --tls-cert, h2c with prior knowledge without, beside HTTP/1.1 on the same port"},
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: "color the log: `MODE` auto (on a terminal, unless NO_COLOR is set), always or never"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "log nothing per client, only where the server listens"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log every frame: FIN, RSV1-3, opcode, mask, payload length, compressed"},
@@ -110,6 +112,7 @@ func serveOptionsFrom(c *cli.Context) (*serveOptions, error) {
 		Deflate:      c.Bool("deflate"),
 		TLSCert:      c.String("tls-cert"),
 		TLSKey:       c.String("tls-key"),
+		HTTP2:        c.Bool("http2"),
 		Color:        c.String("color"),
 		Quiet:        c.Bool("quiet"),
 		Verbose:      c.Bool("verbose"),
@@ -206,8 +209,13 @@ func startServer(ctx context.Context, o *IO, opts *serveOptions, w io.Writer, tt
 		if err != nil {
 			return nil, usageErrorf("load --tls-cert %q and --tls-key %q: %v; both must be PEM files, the key matching the certificate", opts.TLSCert, opts.TLSKey, err)
 		}
-		// ALPN http/1.1 only: WebSocket over HTTP/2 (RFC 8441) is not served.
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+		// ALPN http/1.1 only, unless --http2 serves WebSockets over HTTP/2
+		// too (RFC 8441), h2 preferred as browsers expect (RFC 7301 §3.2).
+		protos := []string{"http/1.1"}
+		if opts.HTTP2 {
+			protos = []string{"h2", "http/1.1"}
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: protos, MinVersion: tls.VersionTLS12}
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", opts.Listen)

@@ -31,6 +31,10 @@ type serverConn struct {
 	upgrading bool          // the 101 is chosen: the session will start
 	sess      *repl.Session // set once the session has started
 	leaving   bool          // the server is shutting down
+	// h2 is set for an HTTP/2 connection, whose WebSockets are the
+	// sessions of its extended CONNECT streams.
+	h2         bool
+	h2Sessions map[*repl.Session]struct{}
 }
 
 func (s *server) newConn(c net.Conn) *serverConn {
@@ -63,7 +67,17 @@ func (sc *serverConn) serve(ctx context.Context) {
 		sc.write(b)
 		return
 	}
+	if tc, ok := sc.c.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" {
+		sc.write(b)
+		sc.serveH2(nil, "TLS, ALPN h2")
+		return
+	}
 	br := bufio.NewReaderSize(sc.c, 4096)
+	if sc.s.opts.HTTP2 && handshake.IsH2Preface(br) {
+		sc.write(b)
+		sc.serveH2(br, "h2c with prior knowledge, RFC 9113 §3.3")
+		return
+	}
 	req, err := handshake.ReadRequest(br)
 	if err != nil {
 		if sc.isLeaving() {
@@ -420,7 +434,30 @@ func (sc *serverConn) goAway() {
 	sc.mu.Lock()
 	sc.leaving = true
 	sess, upgrading := sc.sess, sc.upgrading
+	h2 := sc.h2
+	var streams []*repl.Session
+	for s := range sc.h2Sessions {
+		streams = append(streams, s)
+	}
 	sc.mu.Unlock()
+	if h2 {
+		// Every WebSocket of the connection gets 1001; the connection
+		// ends once they are closed, or after closeGrace.
+		for _, s := range streams {
+			s.Close(wire.CloseGoingAway, "server shutting down")
+		}
+		go func() {
+			deadline := time.After(closeGrace)
+			for _, s := range streams {
+				select {
+				case <-s.Done():
+				case <-deadline:
+				}
+			}
+			sc.c.Close()
+		}()
+		return
+	}
 	switch {
 	case sess == nil && upgrading:
 		return // the session sees leaving as it starts, and sends 1001

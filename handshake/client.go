@@ -46,7 +46,11 @@ func Do(ctx context.Context, o *Options) (*Result, error) {
 		}
 	}
 	for _, h := range o.Headers {
-		if _, _, err := ParseHeader(h); err != nil {
+		parse := ParseHeader
+		if o.HTTP2 {
+			parse = ParseH2Header
+		}
+		if _, _, err := parse(h); err != nil {
 			return nil, err
 		}
 	}

@@ -160,7 +160,7 @@ func BuildH2Fields(u *url.URL, o *Options) ([]H2Field, error) {
 		fields = kept
 	}
 	for _, h := range o.Headers {
-		name, value, err := parseH2Header(h)
+		name, value, err := ParseH2Header(h)
 		if err != nil {
 			return nil, err
 		}
@@ -173,10 +173,10 @@ func BuildH2Fields(u *url.URL, o *Options) ([]H2Field, error) {
 	return out, nil
 }
 
-// parseH2Header splits a -H value for HTTP/2: "Name: value", or
+// ParseH2Header splits a -H value for HTTP/2: "Name: value", or
 // ":pseudo: value" to replace a pseudo-header field. The name is
 // lower-cased; "host" becomes ":authority" (RFC 9113 §8.3.1).
-func parseH2Header(h string) (name, value string, err error) {
+func ParseH2Header(h string) (name, value string, err error) {
 	if strings.HasPrefix(h, ":") {
 		n, v, ok := strings.Cut(h[1:], ":")
 		if !ok || n == "" {
