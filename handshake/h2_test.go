@@ -243,13 +243,13 @@ func TestH2BrokenServers(t *testing.T) {
 		{"DATA beyond the window", func(c *h2test.Conn) {
 			c.Accept(h2test.ECP)
 			chunk := make([]byte, 16384)
-			c.NC.SetWriteDeadline(time.Now().Add(3 * time.Second))
+			c.NC.SetWriteDeadline(time.Now().Add(8 * time.Second))
 			for i := 0; i < 300; i++ {
 				if c.Data(chunk, false) != nil {
 					return
 				}
 			}
-		}, handshake.Options{}, "h2-protocol", 3, "RFC 9113 §6.9.1"},
+		}, handshake.Options{Timeout: 8 * time.Second}, "h2-protocol", 3, "RFC 9113 §6.9.1"},
 		{"PUSH_PROMISE", func(c *h2test.Conn) {
 			c.Accept(h2test.ECP)
 			b := c.Block(":method", "GET", ":path", "/", ":scheme", "http", ":authority", "x")
