@@ -329,7 +329,7 @@ func (c *sessionConn) Close() error { return nil }
 // connection ends (RFC 6455 §5.5, §7), on the same session code as
 // `connect --echo`.
 func (sc *serverConn) session(br *bufio.Reader, reply *handshake.ServerReply) {
-	cfg := repl.SessionConfig{Role: wire.RoleServer, MaxMessageSize: sc.s.opts.MaxMessageSize, CloseTimeout: closeGrace}
+	cfg := repl.SessionConfig{Role: wire.RoleServer, MaxMessageSize: sc.s.opts.MaxMessageSize, CloseTimeout: closeGrace, WriteTimeout: sc.s.opts.WriteTimeout}
 	if len(reply.Extensions) > 0 {
 		if p, err := wire.ParseDeflate(reply.Extensions[0]); err == nil {
 			cfg.Deflate = &p

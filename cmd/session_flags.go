@@ -242,8 +242,13 @@ func openSession(ctx context.Context, o *IO, opts *sessionOptions, p *repl.Print
 			break
 		}
 	}
+	var writeTimeout time.Duration // the session's default
+	if _, h2 := r.Conn.(interface{ SetFrameLog(func(handshake.H2Frame)) }); h2 {
+		writeTimeout = -1 // the stream bounds its wait for window updates (--timeout)
+	}
 	s := repl.NewSession(r.Conn, r.Reader, repl.SessionConfig{
 		Role:           wire.RoleClient,
+		WriteTimeout:   writeTimeout,
 		MaxMessageSize: opts.MaxMessageSize,
 		Deflate:        deflate,
 		Rand:           o.Rand,

@@ -27,13 +27,10 @@ func RunEcho(ctx context.Context, s *Session) error {
 	return s.Wait()
 }
 
-// echo queues m back to the peer. Errors are ignored: after our close
-// frame data may not be sent (RFC 6455 §5.5.1), and a failed connection
-// ends the read loop anyway.
+// echo queues m back to the peer through the write owner (see
+// session_write.go). Errors are ignored: after our close frame data may
+// not be sent (RFC 6455 §5.5.1), and a failed connection ends the read
+// loop anyway.
 func (s *Session) echo(m wire.Message) {
-	if err := s.conn.QueueMessage(m.Op, m.Data); err != nil {
-		return
-	}
-	s.echoQueued.Store(true)
-	s.sent(m.Op, m.Data, 1)
+	s.answer(reply{op: m.Op, payload: m.Data})
 }

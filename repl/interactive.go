@@ -258,7 +258,7 @@ func (r *interactive) run(line string) (quit bool) {
 			r.p.Error(err.Error(), 0)
 		}
 	case CmdRaw:
-		if err := r.s.Conn().WriteRaw(cmd.Data); err != nil {
+		if err := r.s.WriteRaw(cmd.Data); err != nil {
 			r.p.Error(fmt.Sprintf("/raw: %v", err), 0)
 			return false
 		}

@@ -154,15 +154,19 @@ func (p *Printer) printText(kind Kind, text string) {
 // bounds the wait for the peer's close with the close timeout. A second
 // close frame is sent if asked for: this is a debugger.
 func (s *Session) closePayload(payload []byte, code wire.CloseCode, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closeSent = true
+	s.markCloseSent()
+	s.lockWrite()
 	s.queued.Store(false)
-	if err := s.conn.WriteControl(wire.OpClose, payload); err != nil {
+	err := s.conn.Err()
+	if err == nil {
+		s.p.CloseFrame(wire.DirOut, code, len(payload) >= 2, reason)
+		err = s.conn.WriteControl(wire.OpClose, payload)
+	}
+	s.unlockWrite()
+	if err != nil {
 		_ = s.nc.SetReadDeadline(time.Now())
 		return s.writeErr(err)
 	}
-	s.p.CloseFrame(wire.DirOut, code, len(payload) >= 2, reason)
 	_ = s.nc.SetReadDeadline(time.Now().Add(s.cfg.CloseTimeout))
 	return nil
 }

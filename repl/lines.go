@@ -93,9 +93,9 @@ type flushingReader struct {
 }
 
 func (f *flushingReader) Read(p []byte) (int, error) {
-	if f.s.queued.Swap(false) {
-		if err := f.s.conn.Flush(); err != nil {
-			return 0, f.s.writeErr(err)
+	if f.s.queued.Load() {
+		if err := f.s.Flush(); err != nil {
+			return 0, err
 		}
 	}
 	f.s.p.Drain()

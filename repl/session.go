@@ -44,6 +44,11 @@ type SessionConfig struct {
 	// CloseTimeout bounds the wait for the peer's close frame after we
 	// sent ours; 0 means DefaultCloseTimeout.
 	CloseTimeout time.Duration
+	// WriteTimeout bounds every write to the socket; 0 means
+	// DefaultWriteTimeout. A write that times out ends the session. A
+	// negative value leaves the bound to the connection (an HTTP/2 stream
+	// bounds its wait for flow-control credit itself).
+	WriteTimeout time.Duration
 	// Printer prints every event; required.
 	Printer *Printer
 	// OnMessage, if set, is called on the reading goroutine for every
@@ -61,19 +66,30 @@ type SessionConfig struct {
 // The reading goroutine flushes its own queued frames (echoes) and the
 // printer's pending output whenever it is about to wait for the network.
 // It never waits for another sender's write: a sender blocked on a full
-// socket must not stop the reading that lets the peer drain it.
+// socket must not stop the reading that lets the peer drain it (see
+// session_write.go for who owns the write side). All methods are safe
+// for concurrent use.
 type Session struct {
 	cfg  SessionConfig
 	nc   net.Conn
+	dc   *deadlineConn
 	conn *wire.Conn
 	p    *Printer
+
+	own          sync.Mutex // the write token, held across socket writes
+	rmu          sync.Mutex // guards replies; never held across I/O
+	replies      []reply    // answers queued by the reading goroutine
+	spareReplies []reply
+	replyBytes   int
+	wanted       atomic.Int32               // queued replies and flush requests
+	stalled      atomic.Pointer[stallError] // a write timed out
 
 	queued        atomic.Bool  // frames queued by Queue, not yet flushed
 	echoQueued    atomic.Bool  // frames queued by the reading goroutine (echo)
 	outCompressed atomic.Bool  // RSV1 of the last data frame written
 	received      atomic.Int64 // data messages received
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards the flags below; never held across I/O
 	closeSent bool
 	aborted   bool
 	started   bool
@@ -93,6 +109,9 @@ func NewSession(nc net.Conn, br *bufio.Reader, cfg SessionConfig) *Session {
 	if cfg.CloseTimeout <= 0 {
 		cfg.CloseTimeout = DefaultCloseTimeout
 	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
 	if cfg.Printer == nil {
 		cfg.Printer = NewPrinter(PrinterConfig{Out: io.Discard})
 	}
@@ -103,12 +122,13 @@ func NewSession(nc net.Conn, br *bufio.Reader, cfg SessionConfig) *Session {
 		done: make(chan struct{}),
 		stop: make(chan struct{}),
 	}
+	s.dc = &deadlineConn{Conn: nc, s: s, timeout: cfg.WriteTimeout}
 	src := &sessionReader{s: s, r: nc}
 	if br != nil && br.Buffered() > 0 {
 		src.early = make([]byte, br.Buffered())
 		_, _ = io.ReadFull(br, src.early)
 	}
-	s.conn = wire.NewConn(bufio.NewReaderSize(src, readBufferSize), nc, wire.Config{
+	s.conn = wire.NewConn(bufio.NewReaderSize(src, readBufferSize), s.dc, wire.Config{
 		Role:           cfg.Role,
 		MaxMessageSize: cfg.MaxMessageSize,
 		Deflate:        cfg.Deflate,
@@ -134,9 +154,7 @@ func (r *sessionReader) Read(p []byte) (int, error) {
 		r.early = r.early[n:]
 		return n, nil
 	}
-	if r.s.echoQueued.Swap(false) {
-		_ = r.s.conn.Flush() // a write error is sticky and surfaces on the next write
-	}
+	r.s.flushEchoes()
 	r.s.p.Drain()
 	return r.r.Read(p)
 }
@@ -219,17 +237,22 @@ func (s *Session) pingLoop(every time.Duration) {
 // Send sends one data message and flushes. The message is printed before
 // it is flushed, so that a reply is never printed before it.
 func (s *Session) Send(op wire.Opcode, data []byte) error {
+	s.lockWrite()
+	defer s.unlockWrite()
 	if err := s.conn.QueueMessage(op, data); err != nil {
 		return s.writeErr(err)
 	}
 	s.sent(op, data, 1)
-	return s.Flush()
+	s.queued.Store(false)
+	return s.writeErr(s.conn.Flush())
 }
 
 // Queue sends one data message without flushing: the frame is written
 // with the next Flush or other write of the session, or as soon as 64 KiB
 // are pending. The caller must Flush when it stops sending for a while.
 func (s *Session) Queue(op wire.Opcode, data []byte) error {
+	s.lockWrite()
+	defer s.unlockWrite()
 	if err := s.conn.QueueMessage(op, data); err != nil {
 		return s.writeErr(err)
 	}
@@ -240,15 +263,16 @@ func (s *Session) Queue(op wire.Opcode, data []byte) error {
 
 // Flush writes the queued frames.
 func (s *Session) Flush() error {
+	s.lockWrite()
+	defer s.unlockWrite()
 	s.queued.Store(false)
-	if err := s.conn.Flush(); err != nil {
-		return s.writeErr(err)
-	}
-	return nil
+	return s.writeErr(s.conn.Flush())
 }
 
 // SendFragmented sends one data message in n frames (the REPL's /frag).
 func (s *Session) SendFragmented(op wire.Opcode, data []byte, n int) error {
+	s.lockWrite()
+	defer s.unlockWrite()
 	s.queued.Store(false)
 	if err := s.conn.WriteFragmented(op, data, n); err != nil {
 		return s.writeErr(err)
@@ -257,16 +281,27 @@ func (s *Session) SendFragmented(op wire.Opcode, data []byte, n int) error {
 	return nil
 }
 
-// SendControl sends a ping or pong with payload and prints it.
+// SendControl sends a ping or pong with payload and prints it. It is
+// printed before it is written, so that the peer's answer is never
+// printed before it.
 func (s *Session) SendControl(op wire.Opcode, payload []byte) error {
+	s.lockWrite()
+	defer s.unlockWrite()
 	s.queued.Store(false)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.conn.WriteControl(op, payload); err != nil {
+	if err := s.conn.Err(); err != nil {
 		return s.writeErr(err)
 	}
 	s.p.Control(wire.DirOut, op, payload)
-	return nil
+	return s.writeErr(s.conn.WriteControl(op, payload))
+}
+
+// WriteRaw writes b to the connection as it is, after anything queued
+// (the REPL's /raw).
+func (s *Session) WriteRaw(b []byte) error {
+	s.lockWrite()
+	defer s.unlockWrite()
+	s.queued.Store(false)
+	return s.writeErr(s.conn.WriteRaw(b))
 }
 
 func (s *Session) sent(op wire.Opcode, data []byte, frames int) {
@@ -274,8 +309,11 @@ func (s *Session) sent(op wire.Opcode, data []byte, frames int) {
 }
 
 func (s *Session) writeErr(err error) error {
-	if errors.Is(err, wire.ErrCloseSent) {
+	if err == nil || errors.Is(err, wire.ErrCloseSent) {
 		return err
+	}
+	if st := s.stalled.Load(); st != nil {
+		return st
 	}
 	return fmt.Errorf("write to %s: %w", s.peer(), err)
 }
@@ -300,19 +338,21 @@ func (s *Session) closing() bool {
 // with the close timeout. It does not wait; see Wait. Messages that arrive
 // meanwhile are still printed.
 func (s *Session) Close(code wire.CloseCode, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closeSent {
+	if !s.markCloseSent() {
 		return nil
 	}
-	s.closeSent = true
-	s.queued.Store(false)
 	s.boundWrites()
-	err := s.conn.WriteClose(code, reason)
+	s.lockWrite()
+	s.queued.Store(false)
+	// Printed before it is written, so that the peer's answer is never
+	// printed before it.
+	err := s.conn.Err()
 	if err == nil {
 		s.p.CloseFrame(wire.DirOut, code, code != 0, reason)
-		s.p.Flush()
+		err = s.conn.WriteClose(code, reason)
 	}
+	s.unlockWrite()
+	s.p.Flush()
 	_ = s.nc.SetReadDeadline(time.Now().Add(s.cfg.CloseTimeout))
 	if err != nil {
 		// The peer cannot hear us: stop reading now.
@@ -322,11 +362,23 @@ func (s *Session) Close(code wire.CloseCode, reason string) error {
 	return nil
 }
 
+// markCloseSent records that a close frame is going out and reports
+// whether it was the first.
+func (s *Session) markCloseSent() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := !s.closeSent
+	s.closeSent = true
+	return first
+}
+
 // boundWrites puts a deadline on writes once the session is closing, so
 // that a peer that stopped reading cannot hold a writer, and with it the
-// write lock the close frame needs, beyond the close timeout.
+// write token the close frame needs, beyond the close timeout.
 func (s *Session) boundWrites() {
-	_ = s.nc.SetWriteDeadline(time.Now().Add(s.cfg.CloseTimeout))
+	by := time.Now().Add(s.cfg.CloseTimeout)
+	s.dc.closeBy.Store(by.UnixNano())
+	_ = s.nc.SetWriteDeadline(by)
 }
 
 // Abort ends the session at once by closing the connection, without a
@@ -379,17 +431,11 @@ func (s *Session) read() error {
 			s.p.Control(wire.DirIn, wire.OpPing, m.Data)
 			if !s.cfg.NoAutoPong && !s.closing() {
 				// RFC 6455 §5.5.2: answer with the same application data.
-				if err := s.conn.WriteControl(wire.OpPong, m.Data); err == nil {
-					s.p.Control(wire.DirOut, wire.OpPong, m.Data)
-				}
+				s.answer(reply{op: wire.OpPong, payload: m.Data})
 			}
 		case wire.OpPong:
-			// Under s.mu, so that a ping we sent is printed before its
-			// pong even when the pong is read before the ping's writer
-			// printed.
-			s.mu.Lock()
+			// A ping we sent was printed before it was written.
 			s.p.Control(wire.DirIn, wire.OpPong, m.Data)
-			s.mu.Unlock()
 		case wire.OpClose:
 			return s.peerClosed(m)
 		}
@@ -399,22 +445,15 @@ func (s *Session) read() error {
 // peerClosed answers the peer's close frame (RFC 6455 §5.5.1: echo the
 // status code) unless we sent ours first, and classifies the code.
 func (s *Session) peerClosed(m wire.Message) error {
-	// Under s.mu, so that our own close, if its writer has not printed
-	// it yet, is printed first.
-	s.mu.Lock()
 	s.p.CloseFrame(wire.DirIn, m.CloseCode, m.HasCode, m.CloseReason)
-	if !s.closeSent {
-		s.closeSent = true
+	if s.markCloseSent() {
 		s.boundWrites()
 		code := wire.CloseCode(0)
 		if m.HasCode {
 			code = m.CloseCode
 		}
-		if err := s.conn.WriteClose(code, ""); err == nil {
-			s.p.CloseFrame(wire.DirOut, code, m.HasCode, "")
-		}
+		s.answer(reply{op: wire.OpClose, code: code, hasCode: m.HasCode})
 	}
-	s.mu.Unlock()
 	if !m.HasCode || m.CloseCode == wire.CloseNormal || m.CloseCode == wire.CloseGoingAway {
 		return nil
 	}
@@ -442,17 +481,15 @@ func (s *Session) readFailed(err error) error {
 	if aborted {
 		return nil
 	}
+	if st := s.stalled.Load(); st != nil {
+		return st
+	}
 	var pe *wire.ProtocolError
 	if errors.As(err, &pe) {
-		s.mu.Lock()
-		if !s.closeSent {
-			s.closeSent = true
+		if s.markCloseSent() {
 			s.boundWrites()
-			if werr := s.conn.WriteClose(pe.Code, closeReason(pe)); werr == nil {
-				s.p.CloseFrame(wire.DirOut, pe.Code, true, closeReason(pe))
-			}
+			s.answer(reply{op: wire.OpClose, code: pe.Code, hasCode: true, reason: closeReason(pe)})
 		}
-		s.mu.Unlock()
 		if pe.Code == wire.CloseMessageTooBig {
 			return &sessionError{err: pe, msg: fmt.Sprintf("%s sent a message over the size limit: %s; wsdbg sent close %v and gave up (raise --max-message-size if such messages are expected)",
 				s.peerName(), pe.Reason, pe.Code)}

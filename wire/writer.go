@@ -278,3 +278,11 @@ func (c *Conn) CloseHandshake(code CloseCode, reason string, onMessage func(Mess
 		}
 	}
 }
+
+// Err returns the error that ended writing, if any: after a failed write
+// every further write returns it.
+func (c *Conn) Err() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.werr
+}
