@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -165,6 +166,7 @@ func exchangeH2(ctx context.Context, u *url.URL, o *Options, pre []string) (*Res
 	conn.SetDeadline(time.Time{})
 	go c.readLoop()
 	res.Conn = &h2Stream{c}
+	res.Reader = bufio.NewReaderSize(res.Conn, 4096) // nothing buffered: DATA arrives through the stream
 	return res, nil
 }
 
