@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/wsdbg/wsdbg/handshake"
 	"github.com/wsdbg/wsdbg/wire"
@@ -315,11 +316,12 @@ func frCloseShort(ctx context.Context, e *env, r *Report) {
 	}.run(ctx, e, r)
 }
 
-// largeMessage is fr-large's 1 MiB of ASCII text.
-var largeMessage = func() []byte {
+// largeMessage is fr-large's 1 MiB of ASCII text, built when first
+// needed: built at init it cost every wsdbg command 2 ms and 2 MiB.
+var largeMessage = sync.OnceValue(func() []byte {
 	const line = "wsdbg probe: a 1 MiB text message, echoed back intact. "
 	return []byte(strings.Repeat(line, (1<<20)/len(line)+1)[:1<<20])
-}()
+})
 
 func frLarge(ctx context.Context, e *env, r *Report) {
 	if !e.echoes(r) {
@@ -330,6 +332,7 @@ func frLarge(ctx context.Context, e *env, r *Report) {
 		return
 	}
 	defer fc.close()
+	largeMessage := largeMessage()
 	sent := fmt.Sprintf("sent a %d-byte text message", len(largeMessage))
 	const rule = "an echo returns the message as sent"
 	start := e.now()
