@@ -203,6 +203,41 @@ func isDefaultName(name string) bool {
 	return len(name) >= len("sec-websocket-") && strings.EqualFold(name[:len("sec-websocket-")], "sec-websocket-")
 }
 
+// appendOffers appends the default fields that HTTP/1.1 and HTTP/2
+// requests share, in this order, each only when it applies: the version and
+// the offers (RFC 6455 §4.1 items 9–11), Origin (item 8), the Authorization
+// the URL's userinfo stands for (RFC 7617) and User-Agent. name spells each
+// field name (HTTP/2 lower-cases them, RFC 9113 §8.2.1).
+func appendOffers(fields []kv, u *url.URL, o *Options, name func(string) string) []kv {
+	version := o.Version
+	if version == "" {
+		version = "13"
+	}
+	fields = append(fields, kv{name: name("Sec-WebSocket-Version"), value: version})
+	fields = appendJoined(fields, name("Sec-WebSocket-Protocol"), o.Protocols, o.SplitHeaders)
+	exts := append([]string(nil), o.Extensions...)
+	if o.Deflate {
+		exts = append(exts, DeflateOffer)
+	}
+	fields = appendJoined(fields, name("Sec-WebSocket-Extensions"), exts, o.SplitHeaders)
+	if o.Origin != "" {
+		fields = append(fields, kv{name: name("Origin"), value: o.Origin})
+	}
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
+		fields = append(fields, kv{name: name("Authorization"), value: "Basic " + cred})
+	}
+	if o.UserAgent != "" {
+		fields = append(fields, kv{name: name("User-Agent"), value: o.UserAgent})
+	}
+	return fields
+}
+
+// canonicalName spells an HTTP/1.1 field name as the request builder
+// writes it.
+func canonicalName(name string) string { return name }
+
 type kv struct {
 	name, value string
 	user        bool // from -H
@@ -243,28 +278,7 @@ func BuildRequest(u *url.URL, o *Options) ([]byte, error) {
 		key = NewKey(r)
 	}
 	fields = append(fields, kv{name: "Sec-WebSocket-Key", value: key})
-	version := o.Version
-	if version == "" {
-		version = "13"
-	}
-	fields = append(fields, kv{name: "Sec-WebSocket-Version", value: version})
-	fields = appendJoined(fields, "Sec-WebSocket-Protocol", o.Protocols, o.SplitHeaders)
-	exts := append([]string(nil), o.Extensions...)
-	if o.Deflate {
-		exts = append(exts, DeflateOffer)
-	}
-	fields = appendJoined(fields, "Sec-WebSocket-Extensions", exts, o.SplitHeaders)
-	if o.Origin != "" {
-		fields = append(fields, kv{name: "Origin", value: o.Origin})
-	}
-	if u.User != nil {
-		pass, _ := u.User.Password()
-		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
-		fields = append(fields, kv{name: "Authorization", value: "Basic " + cred})
-	}
-	if o.UserAgent != "" {
-		fields = append(fields, kv{name: "User-Agent", value: o.UserAgent})
-	}
+	fields = appendOffers(fields, u, o, canonicalName)
 
 	// --omit
 	if len(o.Omit) > 0 {

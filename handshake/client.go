@@ -351,6 +351,13 @@ func classify101(resp *Response, ds []Diagnostic) Class {
 	if resp.Status != 101 {
 		return ClassRefused
 	}
+	return classifyUpgrade(ds)
+}
+
+// classifyUpgrade picks the Class of an upgrade the server accepted (a
+// 101, or a 2xx over HTTP/2) from the catalogue entries of its
+// error-level diagnostics.
+func classifyUpgrade(ds []Diagnostic) Class {
 	bad, expect := false, false
 	for _, d := range ds {
 		if d.Severity != SevError {

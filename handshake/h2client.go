@@ -326,7 +326,7 @@ func (c *h2Conn) handshake(ctx context.Context, res *Result, fields []H2Field, o
 		add(Diag("h2-status", "the %d response ended stream 1 (END_STREAM): there is no stream left to carry the WebSocket (RFC 8441 §5)", resp.Status))
 		return ClassRefused, resp
 	}
-	return classifyH2(res.Diagnostics), resp
+	return classifyUpgrade(res.Diagnostics), resp
 }
 
 // fieldsH2 returns the fields of a head built by h2Head.
@@ -343,29 +343,6 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
-}
-
-// classifyH2 picks the Class of a 2xx response from its diagnostics.
-func classifyH2(ds []Diagnostic) Class {
-	bad, expect := false, false
-	for _, d := range ds {
-		if d.Severity != SevError {
-			continue
-		}
-		switch e := d.Entry(); {
-		case e.Expectation():
-			expect = true
-		case e.Side == SideResponse:
-			bad = true
-		}
-	}
-	switch {
-	case bad:
-		return ClassBadHandshake
-	case expect:
-		return ClassExpect
-	}
-	return ClassOK
 }
 
 // handshakeError turns what ended the handshake into its diagnostic and

@@ -1,7 +1,6 @@
 package handshake
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -111,9 +110,9 @@ func h2Scheme(u *url.URL) string {
 //	sec-websocket-version     (o.Version or 13)
 //	sec-websocket-protocol    (comma-joined, or one field each with SplitHeaders)
 //	sec-websocket-extensions  (-x verbatim, then the --deflate offer)
-//	user-agent                (Options.UserAgent)
 //	origin                    (only when given)
 //	authorization: Basic      (from the URL's userinfo)
+//	user-agent                (Options.UserAgent)
 //
 // There is no Sec-WebSocket-Key, Upgrade or Connection (RFC 8441 §4, RFC
 // 9113 §8.2.2). --omit removes fields by name, pseudo-headers included;
@@ -128,28 +127,7 @@ func BuildH2Fields(u *url.URL, o *Options) ([]H2Field, error) {
 		{name: ":path", value: RequestTarget(u)},
 		{name: ":authority", value: HostHeader(u)},
 	}
-	version := o.Version
-	if version == "" {
-		version = "13"
-	}
-	fields = append(fields, kv{name: "sec-websocket-version", value: version})
-	fields = appendJoined(fields, "sec-websocket-protocol", o.Protocols, o.SplitHeaders)
-	exts := append([]string(nil), o.Extensions...)
-	if o.Deflate {
-		exts = append(exts, DeflateOffer)
-	}
-	fields = appendJoined(fields, "sec-websocket-extensions", exts, o.SplitHeaders)
-	if o.UserAgent != "" {
-		fields = append(fields, kv{name: "user-agent", value: o.UserAgent})
-	}
-	if o.Origin != "" {
-		fields = append(fields, kv{name: "origin", value: o.Origin})
-	}
-	if u.User != nil {
-		pass, _ := u.User.Password()
-		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
-		fields = append(fields, kv{name: "authorization", value: "Basic " + cred})
-	}
+	fields = appendOffers(fields, u, o, strings.ToLower)
 	if len(o.Omit) > 0 {
 		kept := fields[:0]
 		for _, f := range fields {
