@@ -31,10 +31,24 @@
 //     redacted; Options.Live (NewLive) prints the same text while the
 //     exchange happens (SPEC §1.1), so a silent server shows what was sent.
 //     Result.Document builds the JSON document of SPEC §3.1.
+//   - HTTP/2 (RFC 8441, SPEC §10), in the h2*.go files. With Options.HTTP2
+//     Do opens the WebSocket as an extended CONNECT on stream 1 of a new
+//     HTTP/2 connection (h2client.go): it logs every frame of the setup
+//     (H2Frame), builds the HEADERS with BuildH2Fields and decodes the
+//     server's with DecodeH2FieldsWith (h2fields.go), both bounded by
+//     MaxH2HeaderBlock and MaxH2HeaderList. After a 2xx, Result.Conn is the
+//     stream as a net.Conn (h2conn.go): a reading goroutine answers PING and
+//     SETTINGS, turns GOAWAY and RST_STREAM into an *H2Error, refuses what
+//     breaks RFC 9113 with a GOAWAY, and keeps both flow-control windows.
+//     ServeH2 and RespondH2 (h2server.go, h2respond.go) are the server
+//     side, for serve --http2. All of it is built on golang.org/x/net/http2's
+//     Framer and hpack: its Transport and Server hide the frames a debugger
+//     must show.
 //
 // The package does not frame messages, not even the close frame that ends
 // an upgrade nobody uses (package wire does, and cmd joins the two); it
 // does not color text (a Painter supplied by the caller does), read the
-// environment or decide exit codes beyond Class.ExitCode. It imports the
-// standard library and golang.org/x/net/proxy (SOCKS5).
+// environment or decide exit codes beyond Class.ExitCode and
+// H2Error.ExitCode. It imports the standard library, golang.org/x/net/proxy
+// (SOCKS5) and golang.org/x/net/http2 (Framer, hpack).
 package handshake
