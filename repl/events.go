@@ -77,10 +77,9 @@ func (p *Printer) Message(dir wire.Direction, m wire.Message) {
 func (p *Printer) Control(dir wire.Direction, op wire.Opcode, payload []byte) {
 	if p.cfg.JSON {
 		p.event(streamOut, func(b []byte) []byte {
-			b = append(b, `{"event":"`...)
-			b = append(b, op.String()...)
-			b = append(b, `","dir":"`...)
-			b = append(b, dir.String()...)
+			b = p.appendEventStart(b, op.String())
+			b = append(b, `"dir":"`...)
+			b = append(b, p.dirName(dir)...)
 			b = append(b, `","data":"`...)
 			b = base64.StdEncoding.AppendEncode(b, payload)
 			b = append(b, '"')
@@ -104,8 +103,9 @@ func (p *Printer) Control(dir wire.Direction, op wire.Opcode, payload []byte) {
 func (p *Printer) CloseFrame(dir wire.Direction, code wire.CloseCode, hasCode bool, reason string) {
 	if p.cfg.JSON {
 		p.event(streamOut, func(b []byte) []byte {
-			b = append(b, `{"event":"close","dir":"`...)
-			b = append(b, dir.String()...)
+			b = p.appendEventStart(b, "close")
+			b = append(b, `"dir":"`...)
+			b = append(b, p.dirName(dir)...)
 			b = append(b, `","code":`...)
 			if hasCode {
 				b = strconv.AppendUint(b, uint64(code), 10)
@@ -144,8 +144,9 @@ func (p *Printer) Frame(dir wire.Direction, h wire.Header, payload []byte) {
 	}
 	if p.cfg.JSON {
 		p.event(streamOut, func(b []byte) []byte {
-			b = append(b, `{"event":"frame","dir":"`...)
-			b = append(b, dir.String()...)
+			b = p.appendEventStart(b, "frame")
+			b = append(b, `"dir":"`...)
+			b = append(b, p.dirName(dir)...)
 			b = append(b, `","fin":`...)
 			b = strconv.AppendBool(b, h.Fin)
 			b = append(b, `,"rsv1":`...)
@@ -198,7 +199,8 @@ func (p *Printer) Error(msg string, exitCode int) {
 		return
 	}
 	p.event(streamOut, func(b []byte) []byte {
-		b = append(b, `{"event":"error","message":`...)
+		b = p.appendEventStart(b, "error")
+		b = append(b, `"message":`...)
 		b = appendJSONString(b, []byte(msg))
 		b = append(b, `,"exit_code":`...)
 		b = strconv.AppendInt(b, int64(exitCode), 10)
@@ -227,6 +229,45 @@ func (p *Printer) Handshake(doc any) error {
 	return nil
 }
 
+// appendEventStart opens an NDJSON event: its name, then
+// PrinterConfig.JSONFields, ready for the next member.
+func (p *Printer) appendEventStart(b []byte, name string) []byte {
+	b = append(b, `{"event":"`...)
+	b = append(b, name...)
+	b = append(b, `",`...)
+	return append(b, p.cfg.JSONFields...)
+}
+
+// dirName is the "dir" value of an NDJSON event: PrinterConfig.DirNames
+// when set, else "in" or "out".
+func (p *Printer) dirName(dir wire.Direction) string {
+	if int(dir) < len(p.cfg.DirNames) && p.cfg.DirNames[dir] != "" {
+		return p.cfg.DirNames[dir]
+	}
+	return dir.String()
+}
+
+// Block prints a block that the caller formatted whole: text (whole lines,
+// already escaped and painted) on the log in text mode, or jsonLine (one
+// NDJSON event, newline included) on Out in JSON mode. Either may be nil.
+// It keeps the caller's lines in order with the other events, which a
+// direct write to the same stream would not.
+func (p *Printer) Block(text, jsonLine []byte) {
+	stream, data := streamLog, text
+	if p.cfg.JSON {
+		stream, data = streamOut, jsonLine
+	}
+	if len(data) == 0 {
+		return
+	}
+	p.event(stream, func(b []byte) []byte {
+		if stream == streamLog {
+			b = p.appendStamp(b)
+		}
+		return append(b, data...)
+	})
+}
+
 func arrow(dir wire.Direction) string {
 	if dir == wire.DirOut {
 		return ">"
@@ -236,8 +277,9 @@ func arrow(dir wire.Direction) string {
 
 // appendJSONMessage appends a message event.
 func (p *Printer) appendJSONMessage(b []byte, dir wire.Direction, m wire.Message) []byte {
-	b = append(b, `{"event":"message","dir":"`...)
-	b = append(b, dir.String()...)
+	b = p.appendEventStart(b, "message")
+	b = append(b, `"dir":"`...)
+	b = append(b, p.dirName(dir)...)
 	if m.Op == wire.OpText {
 		b = append(b, `","type":"text","data":`...)
 		b = appendJSONString(b, m.Data)

@@ -96,6 +96,14 @@ type PrinterConfig struct {
 	Paint func(k Kind, s string) string
 	// Now is the clock for timestamps and JSON times; nil means time.Now.
 	Now func() time.Time
+	// JSONFields are NDJSON members written into every event right after
+	// its name, each followed by a comma: `"conn":3,` labels the events of
+	// one of the proxy's connections.
+	JSONFields string
+	// DirNames replace "in" and "out" as the "dir" of NDJSON events,
+	// indexed by wire.Direction; empty entries keep the default. The
+	// proxy names the side that sent the frame ("client", "server").
+	DirNames [2]string
 	// MaxPending bounds the bytes formatted but not yet written before a
 	// caller waits; 0 means 256 KiB. A single event is never split.
 	MaxPending int
