@@ -68,7 +68,7 @@ func newConnectCommand(o *IO) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return runConnect(c.Context, o, opts)
+			return withHAR(opts.HAR, &opts.har, func() error { return runConnect(c.Context, o, opts) })
 		},
 	}
 }

@@ -108,6 +108,7 @@ func handshakeFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "lenient", Usage: "keep a 101 that has error-level diagnostics instead of failing the connection (RFC 6455 §4.1)"},
 		&cli.BoolFlag{Name: "show-secrets", Usage: "print the values of Authorization, Proxy-Authorization, Cookie and Set-Cookie instead of <redacted N bytes>"},
 		&cli.StringFlag{Name: "color", Usage: "color the output when `MODE` is always; never: plain; auto: color on a terminal unless NO_COLOR is set", Value: "auto"},
+		&cli.StringFlag{Name: "har", Usage: harFlagUsage, TakesFile: true},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/har"
 	"github.com/wsdbg/wsdbg/wire"
 )
 
@@ -21,6 +22,8 @@ type inspectOptions struct {
 	Handshake *handshake.Options
 	JSON      bool
 	Color     string
+	HAR       string      // --har FILE
+	har       *har.Writer // open while inspect runs
 }
 
 func newInspectCommand(o *IO) *cli.Command {
@@ -48,7 +51,7 @@ func newInspectCommand(o *IO) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return runInspect(c.Context, o, opts)
+			return withHAR(opts.HAR, &opts.har, func() error { return runInspect(c.Context, o, opts) })
 		},
 	}
 }
@@ -82,7 +85,7 @@ func inspectFromFlags(c *cli.Context, o *IO) (*inspectOptions, error) {
 		}
 		hs.ExpectExtension = append(hs.ExpectExtension, x)
 	}
-	return &inspectOptions{Handshake: hs, JSON: c.Bool("json"), Color: c.String("color")}, nil
+	return &inspectOptions{Handshake: hs, JSON: c.Bool("json"), Color: c.String("color"), HAR: c.String("har")}, nil
 }
 
 // runInspect runs the handshake, prints the transcript (or the JSON
@@ -102,6 +105,7 @@ func runInspect(ctx context.Context, o *IO, opts *inspectOptions) error {
 	if err != nil {
 		return err
 	}
+	clientEntry(opts.har, r, o.Now)
 	if r.Conn != nil {
 		// The upgrade happened (or --lenient kept a faulty 101): end it
 		// politely, RFC 6455 §5.5.1, without waiting for the reply.

@@ -62,7 +62,7 @@ func newProxyCommand(o *IO) *cli.Command {
 			&cli.StringFlag{Name: "max-message-size", Value: "64MiB", Usage: "show messages up to `SIZE` after decompression (larger ones are relayed and shown by size); --strict fails a frame declaring more with 1009"},
 			&cli.DurationFlag{Name: "head-timeout", Value: defaultHeadTimeout, Usage: "answer 408 to a client whose request head is not complete within `DURATION`"},
 			&cli.DurationFlag{Name: "write-timeout", Value: defaultWriteTimeout, Usage: "drop a pair when one side reads nothing of what is relayed to it for `DURATION`"},
-			&cli.StringFlag{Name: "har", Usage: "write every WebSocket connection and its messages to `FILE` as HAR 1.2 when the proxy stops", TakesFile: true},
+			&cli.StringFlag{Name: "har", Usage: harFlagUsage + "; \"send\" is what a client sent", TakesFile: true},
 		},
 		Action: func(c *cli.Context) error {
 			opts, err := proxyOptionsFrom(c, o)
@@ -71,7 +71,7 @@ func newProxyCommand(o *IO) *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runProxy(ctx, o, opts)
+			return withHAR(opts.HAR, &opts.Options.HAR, func() error { return runProxy(ctx, o, opts) })
 		},
 	}
 }
@@ -183,12 +183,6 @@ func runProxy(ctx context.Context, o *IO, opts *proxyOptions) error {
 		return exitf(ExitFailure, "listen on %q: %v; pick another address or port (port 0 picks a free one)", opts.Listen, unwrapListenErr(err))
 	}
 	defer ln.Close()
-	h, err := openHAR(opts.HAR)
-	if err != nil {
-		return err
-	}
-	opts.HAR = ""
-	opts.Options.HAR = h
 	sink := &logSink{w: o.Out}
 	opts.Paint = o.painter(opts.Color, o.OutTTY)
 	opts.Events = o.sessionPaint(opts.Color, o.OutTTY)
@@ -199,13 +193,8 @@ func runProxy(ctx context.Context, o *IO, opts *proxyOptions) error {
 		return newLineWriter(sink, "#"+strconv.FormatInt(id, 10)+" ")
 	}
 	proxyAnnounce(sink, opts, ln.Addr().(*net.TCPAddr))
-	serveErr := proxy.New(opts.Options).Serve(ctx, ln)
-	herr := closeHAR(h)
-	if serveErr != nil {
-		return exitf(ExitFailure, "%v", serveErr)
-	}
-	if herr != nil {
-		return herr
+	if err := proxy.New(opts.Options).Serve(ctx, ln); err != nil {
+		return exitf(ExitFailure, "%v", err)
 	}
 	if err := sink.failed(); err != nil {
 		return exitf(ExitFailure, "write log: %v; is stdout still open?", err)

@@ -68,7 +68,7 @@ func newSendCommand(o *IO) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return runSend(c.Context, o, opts)
+			return withHAR(opts.HAR, &opts.har, func() error { return runSend(c.Context, o, opts) })
 		},
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/har"
 	"github.com/wsdbg/wsdbg/repl"
 	"github.com/wsdbg/wsdbg/wire"
 )
@@ -61,6 +62,9 @@ type serveOptions struct {
 	IdleTimeout    time.Duration
 	WriteTimeout   time.Duration
 
+	HAR string      // --har FILE
+	har *har.Writer // open while serve runs
+
 	// prefix starts every log line (demo sets "server ").
 	prefix string
 }
@@ -89,6 +93,7 @@ func newServeCommand(o *IO) *cli.Command {
 			&cli.DurationFlag{Name: "head-timeout", Value: defaultHeadTimeout, Usage: "answer 408 and drop a client whose request head is not complete within `DURATION`"},
 			&cli.DurationFlag{Name: "idle-timeout", Usage: "close with 1001 a connection silent for `DURATION`", DefaultText: "never"},
 			&cli.DurationFlag{Name: "write-timeout", Value: defaultWriteTimeout, Usage: "drop a client that reads nothing of what the server sends for `DURATION`"},
+			&cli.StringFlag{Name: "har", Usage: harFlagUsage + "; \"send\" is what a client sent", TakesFile: true},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -100,7 +105,7 @@ func newServeCommand(o *IO) *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runServe(ctx, o, opts)
+			return withHAR(opts.HAR, &opts.har, func() error { return runServe(ctx, o, opts) })
 		},
 	}
 }
@@ -120,6 +125,7 @@ func serveOptionsFrom(c *cli.Context) (*serveOptions, error) {
 		HeadTimeout:  c.Duration("head-timeout"),
 		IdleTimeout:  c.Duration("idle-timeout"),
 		WriteTimeout: c.Duration("write-timeout"),
+		HAR:          c.String("har"),
 	}
 	switch opts.Color {
 	case "auto", "always", "never":

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/har"
 	"github.com/wsdbg/wsdbg/repl"
 	"github.com/wsdbg/wsdbg/wire"
 )
@@ -26,6 +27,7 @@ type serverConn struct {
 	id    int64
 	log   *lineWriter // nil with --quiet
 	start time.Time
+	entry *har.Entry // the --har entry of an upgraded connection
 
 	mu        sync.Mutex
 	upgrading bool          // the 101 is chosen: the session will start
@@ -107,6 +109,7 @@ func (sc *serverConn) serve(ctx context.Context) {
 		sc.note("Closed")
 		return
 	}
+	sc.entry = sc.serverEntry(req, reply)
 	sc.session(br, reply)
 }
 
@@ -351,7 +354,8 @@ func (sc *serverConn) session(br *bufio.Reader, reply *handshake.ServerReply) {
 		Paint:     sc.s.events,
 	})
 	cfg.Printer = p
-	nc := &sessionConn{Conn: sc.c, sc: sc}
+	tapped, br := tapSession(sc.entry, sc.c, br, false, cfg.Deflate, cfg.MaxMessageSize, nil)
+	nc := &sessionConn{Conn: tapped, sc: sc}
 	nc.last.Store(time.Now().UnixNano())
 	sess := repl.NewSession(nc, br, cfg)
 

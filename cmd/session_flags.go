@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/har"
 	"github.com/wsdbg/wsdbg/repl"
 	"github.com/wsdbg/wsdbg/wire"
 )
@@ -32,6 +33,9 @@ type sessionOptions struct {
 	PingInterval   time.Duration // --ping-interval; 0: none
 	CloseTimeout   time.Duration // --close-timeout
 	MaxMessageSize int64         // --max-message-size, bytes
+
+	HAR string      // --har FILE
+	har *har.Writer // open while the command runs
 }
 
 // defaultMaxMessageSize is --max-message-size's default (SPEC §6).
@@ -69,6 +73,7 @@ func sessionFromFlags(c *cli.Context, o *IO) (*sessionOptions, error) {
 		NoAutoPong:   c.Bool("no-auto-pong"),
 		PingInterval: c.Duration("ping-interval"),
 		CloseTimeout: c.Duration("close-timeout"),
+		HAR:          c.String("har"),
 	}
 	if s.BinaryOut != "" {
 		if _, err := repl.ParseBinaryFormat(s.BinaryOut); err != nil {
@@ -205,6 +210,7 @@ func openSession(ctx context.Context, o *IO, opts *sessionOptions, p *repl.Print
 		return nil, nil, err
 	}
 	code := handshakeCode(r)
+	entry := clientEntry(opts.har, r, o.Now) // refused and failed handshakes are entries too
 	if opts.JSON {
 		if err := p.Handshake(r.Document(code)); err != nil {
 			p.Close()
@@ -246,7 +252,8 @@ func openSession(ctx context.Context, o *IO, opts *sessionOptions, p *repl.Print
 	if _, h2 := r.Conn.(interface{ SetFrameLog(func(handshake.H2Frame)) }); h2 {
 		writeTimeout = -1 // the stream bounds its wait for window updates (--timeout)
 	}
-	s := repl.NewSession(r.Conn, r.Reader, repl.SessionConfig{
+	conn, br := tapSession(entry, r.Conn, r.Reader, true, deflate, opts.MaxMessageSize, o.Now)
+	s := repl.NewSession(conn, br, repl.SessionConfig{
 		Role:           wire.RoleClient,
 		WriteTimeout:   writeTimeout,
 		MaxMessageSize: opts.MaxMessageSize,

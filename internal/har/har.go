@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ type EntryInfo struct {
 
 	DNS, Connect, SSL, Send, Wait time.Duration
 	ServerIP                      string // address connected to (host:port or a socket path)
-	Connection                    string
+	Connection                    string // "" means the port of ServerIP
 }
 
 // Writer collects entries and writes the archive on Close.
@@ -284,6 +285,14 @@ func (e *Entry) document() *entryDoc {
 		Connection:   in.Connection,
 		ResourceType: "websocket",
 		Messages:     []struct{}{},
+	}
+	if host, port, err := net.SplitHostPort(in.ServerIP); err == nil {
+		// HAR 1.2: the IP address alone; Chrome puts the port in
+		// "connection".
+		d.ServerIP = host
+		if d.Connection == "" {
+			d.Connection = port
+		}
 	}
 	if in.Status == 0 {
 		d.Response.HTTPVersion = ""

@@ -20,7 +20,7 @@ import (
 	"github.com/wsdbg/wsdbg/wire"
 )
 
-const wait = 10 * time.Second
+const wait = 30 * time.Second
 
 // logBuffer collects the proxy's log safely and can wait for text.
 type logBuffer struct {
@@ -185,7 +185,7 @@ func rawServer(t testing.TB, serve func(c net.Conn, br *bufio.Reader)) string {
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				c.SetDeadline(time.Now().Add(30 * time.Second))
+				c.SetDeadline(time.Now().Add(120 * time.Second))
 				serve(c, bufio.NewReaderSize(c, 4096))
 			}()
 		}
@@ -222,7 +222,7 @@ func dialRawPath(t testing.TB, addr, path, extra string) (net.Conn, *bufio.Reade
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(60 * time.Second))
+	c.SetDeadline(time.Now().Add(120 * time.Second))
 	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + testKey +
 		"\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n"
 	if _, err := c.Write([]byte(req)); err != nil {

@@ -38,7 +38,7 @@ func (p *pair) baseEvent() *handshakeEvent {
 	e := &handshakeEvent{Event: "handshake", Conn: p.id, Client: p.client.RemoteAddr().String(), Upstream: p.shownUpstream(),
 		Negotiated: handshake.DocNegotiated{Extensions: []string{}}, Diagnostics: []eventDiag{}}
 	for _, d := range p.diags {
-		e.Diagnostics = append(e.Diagnostics, eventDiag{d.d.ID, d.d.Severity.String(), d.d.Message, d.d.RFC, d.side})
+		e.Diagnostics = append(e.Diagnostics, eventDiag{string(d.d.ID), d.d.Severity.String(), d.d.Message, d.d.RFC, d.side})
 	}
 	e.TotalMS = math.Round(float64(o.now().Sub(p.start))/float64(time.Microsecond)) / 1000
 	e.Time = o.now().Format(time.RFC3339Nano)

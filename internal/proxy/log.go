@@ -50,7 +50,7 @@ func (l *block) head(k handshake.Kind, marker string, h *handshake.Head, show bo
 func (l *block) diag(side string, d handshake.Diagnostic) {
 	l.b.WriteString(l.p(d.Severity.Kind(), d.Severity.Marker()))
 	l.b.WriteByte(' ')
-	l.b.WriteString(l.p(handshake.KindID, d.ID))
+	l.b.WriteString(l.p(handshake.KindID, string(d.ID)))
 	l.b.WriteString(strings.Repeat(" ", max(1, 16-len(d.ID))))
 	msg := string(handshake.AppendEscaped(nil, []byte(d.Message)))
 	if d.Severity > handshake.SevOK && d.RFC != "" && !strings.Contains(msg, d.RFC) {

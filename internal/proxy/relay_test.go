@@ -23,7 +23,7 @@ type script struct {
 
 // buildScript writes text, empty binary, a fragmented text message with a
 // ping between its fragments, messages at the length-encoding boundaries,
-// a 16 MiB binary message and a close. Client frames are masked with
+// a 16 MiB binary message (2 MiB under the race detector) and a close. Client frames are masked with
 // varying keys; with deflate, data messages go compressed (RSV1).
 func buildScript(t testing.TB, client bool, deflate *wire.DeflateParams, seed uint64) script {
 	rng := rand.New(rand.NewPCG(seed, seed+1))
@@ -79,7 +79,11 @@ func buildScript(t testing.TB, client bool, deflate *wire.DeflateParams, seed ui
 	for _, n := range []int{125, 126, 65535, 65536} {
 		data(wire.OpBinary, random(n))
 	}
-	data(wire.OpBinary, random(16<<20))
+	big := 16 << 20
+	if raceEnabled {
+		big = 2 << 20
+	}
+	data(wire.OpBinary, random(big))
 	s.wire = append(s.wire, frameBytes(hdr(wire.OpClose, true), wire.AppendClose(nil, wire.CloseNormal, "bye"))...)
 	return s
 }

@@ -52,7 +52,7 @@ func TestViolations(t *testing.T) {
 					if !tc.client {
 						c.Write(tc.frame)
 					}
-					c.SetReadDeadline(time.Now().Add(3 * time.Second))
+					c.SetReadDeadline(time.Now().Add(wait))
 					serverGot <- readFrameBytes(br)
 				})
 				p := startProxy(t, up, func(o *proxy.Options) { o.Strict = strict })
@@ -60,17 +60,20 @@ func TestViolations(t *testing.T) {
 				if tc.client {
 					c.Write(tc.frame)
 				}
-				c.SetReadDeadline(time.Now().Add(3 * time.Second))
+				c.SetReadDeadline(time.Now().Add(wait))
 				var clientGot []byte
 				if !tc.client || strict {
 					clientGot = readFrameBytes(br)
 				}
 				var offenderGot, otherGot []byte
-				if tc.client {
+				switch {
+				case tc.client:
 					offenderGot, otherGot = clientGot, <-serverGot
-				} else {
-					offenderGot = <-serverGot
+				case strict:
+					offenderGot, otherGot = <-serverGot, clientGot
+				default:
 					otherGot = clientGot
+					c.Close() // the server's read ends
 				}
 				p.log.waitFor(t, `✗ `+side+` broke RFC 6455 \(close code `+regexp.QuoteMeta(tc.code.String())+`\): [^\n]*`+regexp.QuoteMeta(tc.reason))
 				if !strict {

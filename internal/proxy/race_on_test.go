@@ -1,0 +1,7 @@
+//go:build race
+
+package proxy_test
+
+// raceEnabled: the race detector slows relaying about tenfold, so the
+// largest messages are smaller under it.
+const raceEnabled = true
