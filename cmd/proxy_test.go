@@ -300,12 +300,12 @@ func TestProxyLog(t *testing.T) {
 		`#1 < HTTP/1\.1 101 Switching Protocols`,
 		`#1 ✓ accept-ok +server: `,
 		`#1 ✓ extension-ok +server: `,
-		`#1 \* Relaying frames: permessage-deflate`,
+		`#1 \* Relaying frames: extension "permessage-deflate`,
 		`#1 > hi there\n`,
 		`#1 < hi there\n`,
 		`#1 > close 1000 \(normal closure\)`,
 		`#1 < close 1000 \(normal closure\)`,
-		`#1 \* Closed after [0-9.]+m?s: client closed first; client: close 1000 \(normal closure\), 1 messages, \d+ bytes sent; server: close 1000 \(normal closure\), 1 messages`,
+		`#1 \* Closed after [0-9.]+m?s: client closed first; client: close 1000 \(normal closure\), 1 message, \d+ bytes sent; server: close 1000 \(normal closure\), 1 message`,
 	} {
 		if !regexp.MustCompile(re).MatchString(log) {
 			t.Errorf("log lacks %s:\n%s", re, log)

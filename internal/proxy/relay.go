@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +17,10 @@ import (
 
 // outSize is the relay's write buffer: frames that arrive together leave
 // together in one write, and a large payload moves in pieces of this size.
-const outSize = 64 << 10
+const outSize = 256 << 10
+
+// readSize is the relay's read buffer.
+const readSize = 16 << 10
 
 // closeRequest asks a relay to send a close frame to its destination at
 // the next frame boundary, and to drop what its source sends from then on.
@@ -65,10 +69,15 @@ func (r *relay) requestClose(code wire.CloseCode, reason string) {
 	r.srcConn.SetReadDeadline(time.Unix(1, 0))
 }
 
+// outPool holds the relays' write buffers: a relay that waits for its
+// source with nothing to write gives its buffer back, so an idle pair
+// costs no buffer.
+var outPool = sync.Pool{New: func() any { b := make([]byte, 0, outSize); return &b }}
+
 // run relays until src ends or the pair is closed.
 func (r *relay) run() {
-	r.out = make([]byte, 0, outSize)
 	r.frameAt = 0
+	defer r.release()
 	for {
 		if r.src.Buffered() == 0 {
 			if !r.flush() {
@@ -77,7 +86,18 @@ func (r *relay) run() {
 			if r.printer != nil {
 				r.printer.Flush()
 			}
+			r.release()
+			// Wait for the source without holding a buffer.
+			if _, err := r.src.Peek(1); err != nil && !(isTimeout(err) && r.woken()) && !r.raw {
+				r.acquire()
+				if !r.servePending() {
+					return
+				}
+				r.end(err, false)
+				return
+			}
 		}
+		r.acquire()
 		if !r.servePending() {
 			return
 		}
@@ -103,12 +123,36 @@ func (r *relay) run() {
 				r.raw = true
 				continue
 			}
+			if n := r.src.Buffered(); n > 0 && !r.injected {
+				// The stream ended inside a frame header: relay what came.
+				p, _ := r.src.Peek(n)
+				r.out = append(r.out, p...)
+				r.wireBytes += int64(n)
+				r.src.Discard(n)
+			}
+			// A close requested just as the source ended still goes out:
+			// it is the answer the other side waits for.
+			r.servePending()
 			r.end(err, false)
 			return
 		}
 		if !r.frame(h, hraw[:n]) {
 			return
 		}
+	}
+}
+
+func (r *relay) acquire() {
+	if r.out == nil {
+		r.out = (*outPool.Get().(*[]byte))[:0]
+	}
+}
+
+func (r *relay) release() {
+	if r.out != nil && len(r.out) == 0 {
+		b := r.out
+		outPool.Put(&b)
+		r.out = nil
 	}
 }
 

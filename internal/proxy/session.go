@@ -19,10 +19,11 @@ import (
 func (p *pair) session(br, ubr *bufio.Reader, up net.Conn, fwdReq *handshake.Request, resp *handshake.Response) {
 	o := &p.s.opts
 	var deflate *wire.DeflateParams
+	var deflateExt string
 	fs := handshake.DiagnoseResponse(fwdReq, resp, nil)
 	for _, e := range fs.Negotiated.Extensions {
 		if prm, err := wire.ParseDeflate(e); err == nil {
-			deflate = &prm
+			deflate, deflateExt = &prm, e
 			break
 		}
 	}
@@ -46,6 +47,10 @@ func (p *pair) session(br, ubr *bufio.Reader, up net.Conn, fwdReq *handshake.Req
 		})
 	}
 	keep := printer != nil || o.Strict || p.entry != nil
+	// Relay sources read up to 16 KiB at a time (payloads larger than that straight into the write buffer), so that a burst of small
+	// frames costs few reads; the handshake readers stay underneath with
+	// any bytes that came with the heads.
+	br, ubr = bufio.NewReaderSize(br, readSize), bufio.NewReaderSize(ubr, readSize)
 	c2s := &relay{p: p, side: sideClient, other: sideServer, dir: wire.DirOut, src: br, srcConn: p.client, dst: up,
 		role: wire.RoleServer, mask: true, rsv1OK: deflate != nil, printer: printer, keep: keep}
 	s2c := &relay{p: p, side: sideServer, other: sideClient, dir: wire.DirIn, src: ubr, srcConn: up, dst: p.client,
@@ -61,7 +66,7 @@ func (p *pair) session(br, ubr *bufio.Reader, up net.Conn, fwdReq *handshake.Req
 	if printer != nil {
 		neg := "no extension"
 		if deflate != nil {
-			neg = "permessage-deflate (" + deflate.String() + "), inflated per direction for display"
+			neg = fmt.Sprintf("extension %q, inflated per direction for display", deflateExt)
 		}
 		if fs.Negotiated.Protocol != "" {
 			neg = fmt.Sprintf("subprotocol %q, ", fs.Negotiated.Protocol) + neg
@@ -215,8 +220,8 @@ func (p *pair) summary(c2s, s2c *relay, printer *repl.Printer) {
 	default:
 		who = "no close handshake"
 	}
-	text := fmt.Sprintf("Closed after %s: %s; client: %s, %d messages, %d bytes sent; server: %s, %d messages, %d bytes sent; %s; %s",
-		ms(dur), who, closeOf(c2s), c2s.messages, c2s.wireBytes, closeOf(s2c), s2c.messages, s2c.wireBytes, c2s.ended, s2c.ended)
+	text := fmt.Sprintf("Closed after %s: %s; client: %s, %s, %d bytes sent; server: %s, %s, %d bytes sent; %s; %s",
+		ms(dur), who, closeOf(c2s), plural(c2s.messages, "message"), c2s.wireBytes, closeOf(s2c), plural(s2c.messages, "message"), s2c.wireBytes, c2s.ended, s2c.ended)
 	b := newBlock(o.Paint)
 	b.note(text)
 	jc := func(r *relay) string {
@@ -238,6 +243,13 @@ func (p *pair) summary(c2s, s2c *relay, printer *repl.Printer) {
 		jc(s2c), s2c.messages, s2c.frames, s2c.wireBytes, jsonString(s2c.ended),
 		float64(dur)/float64(time.Millisecond), o.now().Format(time.RFC3339Nano))
 	printer.Block(b.b.Bytes(), []byte(j))
+}
+
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.FormatInt(n, 10) + " " + what + "s"
 }
 
 func jsonString(s string) string {
