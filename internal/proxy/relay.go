@@ -404,11 +404,13 @@ func (r *relay) strictFail(code wire.CloseCode, reason string) {
 		r.p.first = "proxy"
 	}
 	r.p.mu.Unlock()
-	r.pending.Store(&closeRequest{code: wire.CloseGoingAway, reason: fmt.Sprintf("the %s broke the protocol", r.side)})
-	r.servePending()
+	// The offender's close is requested first: once the other side has
+	// our 1001 it may hang up, and the offender must still get its code.
 	if o := r.p.otherRelay(r); o != nil {
 		o.requestClose(code, truncate(reason, 100))
 	}
+	r.pending.Store(&closeRequest{code: wire.CloseGoingAway, reason: fmt.Sprintf("the %s broke the protocol", r.side)})
+	r.servePending()
 	r.p.startGrace()
 }
 
