@@ -91,9 +91,7 @@ func (s *Session) drainReplies() {
 func (s *Session) writeReply(r reply) {
 	switch r.op {
 	case wire.OpPong:
-		if err := s.conn.WriteControl(wire.OpPong, r.payload); err == nil {
-			s.p.Control(wire.DirOut, wire.OpPong, r.payload)
-		}
+		_ = s.conn.WriteControl(wire.OpPong, r.payload) // printed by answer
 	case wire.OpClose:
 		if err := s.conn.WriteClose(r.code, r.reason); err == nil {
 			s.p.CloseFrame(wire.DirOut, r.code, r.hasCode, r.reason)
@@ -108,8 +106,13 @@ func (s *Session) writeReply(r reply) {
 
 // answer is how the reading goroutine sends a reply: written now if the
 // token is free, else queued for its holder. payload is copied only when
-// queued.
+// queued. A pong is printed here, in the order the reader saw the ping,
+// whoever writes it (as a ping we send is printed before it is written):
+// events keep the order of the conversation, not of the write queue.
 func (s *Session) answer(r reply) {
+	if r.op == wire.OpPong {
+		s.p.Control(wire.DirOut, wire.OpPong, r.payload)
+	}
 	if s.own.TryLock() {
 		s.writeReply(r)
 		if r.op == wire.OpPong || r.op == wire.OpClose {
