@@ -129,27 +129,6 @@ func tapSession(e *har.Entry, conn net.Conn, br *bufio.Reader, client bool, defl
 	return &tapConn{Conn: conn, in: in, out: out}, br
 }
 
-// harHeaders returns a head's fields as [name, value] pairs in wire
-// order, secret values redacted unless show.
-func harHeaders(h *handshake.Head, show bool) [][2]string {
-	out := make([][2]string, 0, len(h.Fields))
-	for _, f := range h.Fields {
-		if f.Name == "" {
-			continue
-		}
-		v := f.Value
-		if !show {
-			for _, s := range serveSecretFields {
-				if strings.EqualFold(f.Name, s) {
-					v = "<redacted " + itoa(len(f.Value)) + " bytes>"
-				}
-			}
-		}
-		out = append(out, [2]string{f.Name, v})
-	}
-	return out
-}
-
 func itoa(n int) string {
 	var b [20]byte
 	i := len(b)
@@ -177,12 +156,12 @@ func (sc *serverConn) serverEntry(req *handshake.Request, reply *handshake.Serve
 		URL:             strings.TrimSuffix(sc.s.url, "/") + req.Target,
 		Method:          req.Method,
 		HTTPVersion:     req.Proto,
-		RequestHeaders:  harHeaders(&req.Head, show),
+		RequestHeaders:  req.Head.RedactedPairs(show),
 		RequestSize:     len(req.Raw),
 		Status:          resp.Status,
 		StatusText:      resp.Reason,
 		ResponseVersion: resp.Proto,
-		ResponseHeaders: harHeaders(&resp.Head, show),
+		ResponseHeaders: resp.Head.RedactedPairs(show),
 		ResponseSize:    len(reply.Head),
 		DNS:             -1, Connect: -1, SSL: -1,
 		ServerIP:   sc.c.LocalAddr().String(),

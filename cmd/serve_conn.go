@@ -123,7 +123,7 @@ func (sc *serverConn) tlsHandshake(ctx context.Context, tc *tls.Conn, b *logBloc
 			// Plain HTTP on the TLS port: say so in plain HTTP, as
 			// net/http does.
 			reply := handshake.TextReply(400, "This server speaks TLS: use wss:// (or https:// for the test page).\n")
-			b.head(handshake.KindRequest, ">", headLines(&responseHead(reply).Head, true))
+			b.head(handshake.KindRequest, ">", responseHead(reply).RedactedLines(true))
 			rhe.Conn.SetWriteDeadline(time.Now().Add(sc.s.opts.WriteTimeout))
 			rhe.Conn.Write(reply.Bytes())
 		}
@@ -144,7 +144,7 @@ func (sc *serverConn) tlsHandshake(ctx context.Context, tc *tls.Conn, b *logBloc
 // logExchange adds the request as received ("<"), its diagnostics, the
 // response chosen (">") and a summary.
 func (sc *serverConn) logExchange(b *logBlock, req *handshake.Request, reply *handshake.ServerReply) {
-	b.head(handshake.KindResponse, "<", headLines(&req.Head, sc.s.opts.ShowSecrets))
+	b.head(handshake.KindResponse, "<", req.RedactedLines(sc.s.opts.ShowSecrets))
 	// One column for the block's ids, widened by a long one
 	// (request-http-version), as in the client's transcript.
 	col := 15
@@ -154,7 +154,7 @@ func (sc *serverConn) logExchange(b *logBlock, req *handshake.Request, reply *ha
 	for _, d := range reply.Diagnostics {
 		b.diag(d, col)
 	}
-	b.head(handshake.KindRequest, ">", headLines(&responseHead(reply).Head, true))
+	b.head(handshake.KindRequest, ">", responseHead(reply).RedactedLines(true))
 	switch {
 	case reply.Upgrade:
 		neg := []string{"no subprotocol"}
@@ -208,7 +208,7 @@ func (sc *serverConn) refuseUnreadable(b *logBlock, err error) {
 		sc.write(b)
 		return
 	}
-	b.head(handshake.KindRequest, ">", headLines(&responseHead(reply).Head, true))
+	b.head(handshake.KindRequest, ">", responseHead(reply).RedactedLines(true))
 	sc.write(b)
 	if err := sc.writeAll(reply.Bytes()); err != nil {
 		sc.note(fmt.Sprintf("Could not send the response: %v", err))

@@ -65,7 +65,7 @@ func (sc *serverConn) h2Request(st *handshake.H2ServerStream, fields []handshake
 	b := newLogBlock(sc.s.paint)
 	b.line(handshake.KindResponse, "<", fmt.Sprintf("HEADERS stream=%d", st.ID()))
 	for _, f := range fields {
-		b.line(handshake.KindResponse, "<", f.Name+": "+serveFieldValue(f, sc.s.opts.ShowSecrets))
+		b.line(handshake.KindResponse, "<", f.Name+": "+handshake.RedactedValue(f.Name, f.Value, sc.s.opts.ShowSecrets))
 	}
 	reply := handshake.RespondH2(fields, sc.s.respOpts, sc.s.tls)
 	col := 15
@@ -108,20 +108,6 @@ func (sc *serverConn) h2Request(st *handshake.H2ServerStream, fields []handshake
 	}
 	st.SetWriteDeadline(time.Time{})
 	sc.h2Session(st, reply, log)
-}
-
-// serveFieldValue is a received field's value for the log: redacted when
-// it carries a secret, unless --show-secrets.
-func serveFieldValue(f handshake.H2Field, show bool) string {
-	if show {
-		return f.Value
-	}
-	for _, s := range serveSecretFields {
-		if strings.EqualFold(f.Name, s) {
-			return fmt.Sprintf("<redacted %d bytes>", len(f.Value))
-		}
-	}
-	return f.Value
 }
 
 // h2Session echoes the WebSocket of an extended CONNECT stream, on the

@@ -3,7 +3,6 @@ package cmd
 import (
 	"bytes"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -155,43 +154,4 @@ func (l *logBlock) warn(text string) {
 func (l *logBlock) fail(text string) {
 	l.b.WriteString(l.p(handshake.KindError, "✗"))
 	l.b.WriteString(" " + string(handshake.AppendEscaped(nil, []byte(text))) + "\n")
-}
-
-// secretFields are the fields whose values the log redacts unless
-// --show-secrets, as the client transcript does (SPEC §1.1).
-var serveSecretFields = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}
-
-// headLines returns a received head's lines as they arrived (start line
-// first, line endings dropped), with secret values replaced by
-// "<redacted N bytes>" unless show.
-func headLines(h *handshake.Head, show bool) []string {
-	lines := []string{h.StartLine}
-	secret := false
-	for _, f := range h.Fields {
-		switch {
-		case f.Folded:
-		case f.Name != "":
-			secret = false
-			for _, s := range serveSecretFields {
-				if strings.EqualFold(f.Name, s) {
-					secret = true
-				}
-			}
-		default:
-			secret = false
-		}
-		if !secret || show {
-			lines = append(lines, f.Raw)
-			continue
-		}
-		colon := 0
-		if !f.Folded {
-			colon = strings.IndexByte(f.Raw, ':') + 1
-		}
-		rest := f.Raw[colon:]
-		value := strings.TrimLeft(rest, " \t")
-		n := len(strings.TrimRight(value, " \t"))
-		lines = append(lines, f.Raw[:colon]+rest[:len(rest)-len(value)]+"<redacted "+strconv.Itoa(n)+" bytes>")
-	}
-	return lines
 }

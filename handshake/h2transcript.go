@@ -17,7 +17,7 @@ func (r *Result) appendH2Frames(b *bytes.Buffer, p Painter, from int) {
 		}
 		transcriptLine(b, p, k, mark, f.String())
 		for _, fl := range f.Fields {
-			transcriptLine(b, p, k, mark, fl.Name+": "+shownValue(fl, r.shown))
+			transcriptLine(b, p, k, mark, fl.Name+": "+RedactedValue(fl.Name, fl.Value, r.shown))
 		}
 	}
 }
@@ -51,14 +51,6 @@ func (l *Live) h2(r *Result) {
 	l.flush()
 }
 
-// shownValue is a field's value as printed: redacted when secret.
-func shownValue(f H2Field, show bool) string {
-	if !show && IsSecret(f.Name) {
-		return redacted(len(f.Value))
-	}
-	return f.Value
-}
-
 // DocFrame is one HTTP/2 frame in the JSON document (SPEC §10).
 type DocFrame struct {
 	Dir    string      `json:"dir"` // "out" or "in"
@@ -82,7 +74,7 @@ func (r *Result) docFrames() []DocFrame {
 			d.Flags = []string{}
 		}
 		for _, fl := range f.Fields {
-			d.Fields = append(d.Fields, [2]string{fl.Name, shownValue(fl, r.shown)})
+			d.Fields = append(d.Fields, [2]string{fl.Name, RedactedValue(fl.Name, fl.Value, r.shown)})
 		}
 		out = append(out, d)
 	}

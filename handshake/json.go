@@ -120,10 +120,10 @@ func (r *Result) Document(exitCode int) *Document {
 	}
 	if r.Request != nil && r.Sent {
 		q := r.Request
-		d.Request = &DocRequest{Raw: q.Head.RedactedRaw(r.shown), Method: q.Method, Target: q.Target, Headers: docHeaders(&q.Head, r.shown)}
+		d.Request = &DocRequest{Raw: q.Head.RedactedRaw(r.shown), Method: q.Method, Target: q.Target, Headers: q.Head.RedactedPairs(r.shown)}
 	}
 	if p := r.Response; p != nil {
-		d.Response = &DocResponse{Raw: p.Head.RedactedRaw(r.shown), Proto: p.Proto, Status: p.Status, Reason: p.Reason, Headers: docHeaders(&p.Head, r.shown), BodyTruncated: p.BodyTruncated}
+		d.Response = &DocResponse{Raw: p.Head.RedactedRaw(r.shown), Proto: p.Proto, Status: p.Status, Reason: p.Reason, Headers: p.Head.RedactedPairs(r.shown), BodyTruncated: p.BodyTruncated}
 		if p.Body != nil {
 			body := string(p.Body)
 			if !utf8.Valid(p.Body) {
@@ -159,25 +159,6 @@ func (r *Result) Document(exitCode int) *Document {
 // JSON returns the SPEC §3.1 document as a value for encoding/json; it is
 // Document(exitCode).
 func (r *Result) JSON(exitCode int) any { return r.Document(exitCode) }
-
-// docHeaders returns [name, value] pairs in wire order, secrets redacted.
-// Folded continuation lines are part of their field's value; lines without
-// a colon are left out (they are in raw).
-func docHeaders(h *Head, show bool) [][2]string {
-	out := make([][2]string, 0, len(h.Fields))
-	for i := range h.Fields {
-		f := &h.Fields[i]
-		if f.Name == "" {
-			continue
-		}
-		v := f.Value
-		if !show && IsSecret(f.Name) {
-			v = redacted(len(v))
-		}
-		out = append(out, [2]string{f.Name, v})
-	}
-	return out
-}
 
 // msPtr converts a duration to milliseconds rounded to the microsecond,
 // nil when negative (not measured).

@@ -55,6 +55,15 @@ func (h *Head) RedactedLines(show bool) []string {
 
 func redacted(n int) string { return fmt.Sprintf("<redacted %d bytes>", n) }
 
+// RedactedValue returns a field's value as wsdbg shows it: replaced by
+// "<redacted N bytes>" when the field carries a secret, unless show.
+func RedactedValue(name, value string, show bool) string {
+	if !show && IsSecret(name) {
+		return redacted(len(value))
+	}
+	return value
+}
+
 // RedactedRaw returns the head's bytes with secret values redacted unless
 // show, line endings and any bytes after the head kept.
 func (h *Head) RedactedRaw(show bool) string {
@@ -84,4 +93,20 @@ func hasSecret(h *Head) bool {
 		}
 	}
 	return false
+}
+
+// RedactedPairs returns the head's fields as [name, value] pairs in wire
+// order, for JSON documents and captures, secret values redacted unless
+// show. Folded continuation lines are part of their field's value; lines
+// without a colon are left out (the raw head has them).
+func (h *Head) RedactedPairs(show bool) [][2]string {
+	out := make([][2]string, 0, len(h.Fields))
+	for i := range h.Fields {
+		f := &h.Fields[i]
+		if f.Name == "" {
+			continue
+		}
+		out = append(out, [2]string{f.Name, RedactedValue(f.Name, f.Value, show)})
+	}
+	return out
 }

@@ -50,20 +50,7 @@ func (p *pair) docRequest(r *handshake.Request) *handshake.DocRequest {
 		return nil
 	}
 	show := p.s.opts.ShowSecrets
-	return &handshake.DocRequest{Raw: redactedRaw(&r.Head, show), Method: r.Method, Target: r.Target, Headers: headerPairs(&r.Head, show)}
-}
-
-// redactedRaw is a head's bytes with secret values redacted.
-func redactedRaw(h *handshake.Head, show bool) string {
-	if show {
-		return string(h.Raw)
-	}
-	lines := headLines(h, false)
-	out := lines[0] + h.StartEOL
-	for i, f := range h.Fields {
-		out += lines[i+1] + f.EOL
-	}
-	return out + h.EndEOL
+	return &handshake.DocRequest{Raw: r.Head.RedactedRaw(show), Method: r.Method, Target: r.Target, Headers: r.Head.RedactedPairs(show)}
 }
 
 func (p *pair) handshakeJSON(fwd *handshake.Request, resp *handshake.Response, fs handshake.Findings, _ *handshake.DialInfo) {
@@ -74,7 +61,7 @@ func (p *pair) handshakeJSON(fwd *handshake.Request, resp *handshake.Response, f
 	e.Request = p.docRequest(p.clientReq)
 	e.Forwarded = p.docRequest(fwd)
 	show := p.s.opts.ShowSecrets
-	e.Response = &handshake.DocResponse{Raw: redactedRaw(&resp.Head, show), Proto: resp.Proto, Status: resp.Status, Reason: resp.Reason, Headers: headerPairs(&resp.Head, show)}
+	e.Response = &handshake.DocResponse{Raw: resp.Head.RedactedRaw(show), Proto: resp.Proto, Status: resp.Status, Reason: resp.Reason, Headers: resp.Head.RedactedPairs(show)}
 	e.Negotiated.Protocol = fs.Negotiated.Protocol
 	e.Negotiated.Extensions = append(e.Negotiated.Extensions, fs.Negotiated.Extensions...)
 	p.writeJSON(e)
@@ -101,12 +88,12 @@ func (p *pair) harInfo(fwd *handshake.Request, resp *handshake.Response, info *h
 		URL:             u.String(),
 		Method:          fwd.Method,
 		HTTPVersion:     fwd.Proto,
-		RequestHeaders:  headerPairs(&fwd.Head, show),
+		RequestHeaders:  fwd.Head.RedactedPairs(show),
 		RequestSize:     len(fwd.Raw),
 		Status:          resp.Status,
 		StatusText:      resp.Reason,
 		ResponseVersion: resp.Proto,
-		ResponseHeaders: headerPairs(&resp.Head, show),
+		ResponseHeaders: resp.Head.RedactedPairs(show),
 		ResponseSize:    len(resp.Raw),
 		Wait:            wait,
 		DNS:             -1, Connect: -1, SSL: -1,

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"strconv"
 	"strings"
 
 	"github.com/wsdbg/wsdbg/handshake"
@@ -37,7 +36,7 @@ func (l *block) note(text string) { l.line(handshake.KindNote, "*", text) }
 // head adds the lines of a head with marker, then the marker alone for the
 // blank line that ends it (when the head has one).
 func (l *block) head(k handshake.Kind, marker string, h *handshake.Head, show bool) {
-	for _, s := range headLines(h, show) {
+	for _, s := range h.RedactedLines(show) {
 		l.line(k, marker, s)
 	}
 	if h.EndEOL != "" {
@@ -73,62 +72,4 @@ func (l *block) fail(text string) {
 func (l *block) warn(text string) {
 	l.b.WriteString(l.p(handshake.KindWarning, "!"))
 	l.b.WriteString(" " + string(handshake.AppendEscaped(nil, []byte(text))) + "\n")
-}
-
-// secretFields are redacted unless --show-secrets (SPEC §1.1).
-var secretFields = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}
-
-func isSecret(name string) bool {
-	for _, s := range secretFields {
-		if strings.EqualFold(name, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// headLines returns a head's lines as they crossed the wire (start line
-// first, line endings dropped), secret values replaced by
-// "<redacted N bytes>" unless show.
-func headLines(h *handshake.Head, show bool) []string {
-	lines := []string{h.StartLine}
-	secret := false
-	for _, f := range h.Fields {
-		switch {
-		case f.Folded:
-		case f.Name != "":
-			secret = isSecret(f.Name)
-		default:
-			secret = false
-		}
-		if !secret || show {
-			lines = append(lines, f.Raw)
-			continue
-		}
-		colon := 0
-		if !f.Folded {
-			colon = strings.IndexByte(f.Raw, ':') + 1
-		}
-		rest := f.Raw[colon:]
-		value := strings.TrimLeft(rest, " \t")
-		n := len(strings.TrimRight(value, " \t"))
-		lines = append(lines, f.Raw[:colon]+rest[:len(rest)-len(value)]+"<redacted "+strconv.Itoa(n)+" bytes>")
-	}
-	return lines
-}
-
-// headerPairs returns [name, value] pairs in wire order, secrets redacted.
-func headerPairs(h *handshake.Head, show bool) [][2]string {
-	out := make([][2]string, 0, len(h.Fields))
-	for _, f := range h.Fields {
-		if f.Name == "" {
-			continue
-		}
-		v := f.Value
-		if !show && isSecret(f.Name) {
-			v = "<redacted " + strconv.Itoa(len(v)) + " bytes>"
-		}
-		out = append(out, [2]string{f.Name, v})
-	}
-	return out
 }
