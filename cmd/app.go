@@ -138,7 +138,8 @@ func newApp(o *IO) *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError:         onUsageError,
 		CommandNotFound: func(c *cli.Context, name string) {
-			// Reported through the returned error by Before; see below.
+			// The app's Action reports an unknown command as a usage
+			// error (exit 2), with the list of commands.
 		},
 	}
 	for _, f := range registry {

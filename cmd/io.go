@@ -13,8 +13,8 @@ import (
 
 // IO is everything a run of wsdbg touches outside the process: the standard
 // streams and whether each is a terminal, the environment, the clock, the
-// random source and the network dialer. Tests build one over buffers with
-// TestIO; main uses System.
+// random source and the network dialer. Tests fill one with buffers, a fake
+// clock, a counting random source and loopback dialers; main uses System.
 type IO struct {
 	In  io.Reader
 	Out io.Writer
