@@ -35,6 +35,9 @@ func (p *Printer) Message(dir wire.Direction, m wire.Message) {
 		return
 	}
 	if dir == wire.DirOut && !p.cfg.ShowSent {
+		if p.cfg.LogSent {
+			p.event(streamLog, func(b []byte) []byte { return appendShortMessage(p.appendStamp(b), p, dir, m, false) })
+		}
 		return
 	}
 	mark := p.inMark

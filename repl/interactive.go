@@ -30,6 +30,18 @@ type InteractiveConfig struct {
 	// Host names the peer in the prompt ("ws 127.0.0.1:8080> "); ""
 	// means the connection's remote address.
 	Host string
+	// Scheme is the prompt's first word: "ws", or "wss" over TLS; ""
+	// means "ws".
+	Scheme string
+	// Quiet leaves out the "connected" note (-q).
+	Quiet bool
+	// Messages are sent as text messages, each shown as typed, right after
+	// the session starts (-m).
+	Messages []string
+	// OnInterrupt, if set, is called when Ctrl-C on an empty line starts
+	// the close: the terminal is in raw mode, so no SIGINT was raised, and
+	// cmd counts this as the first Ctrl-C.
+	OnInterrupt func()
 	// Editor replaces the terminal line editor; In and Out are then not
 	// used. Tests script the user with it.
 	Editor Editor
@@ -60,7 +72,11 @@ func Interactive(ctx context.Context, s *Session, cfg InteractiveConfig) error {
 	}
 	// The Host header is whatever the user sent: escape it like network text.
 	host = string(handshake.AppendEscaped(nil, []byte(host)))
-	r := &interactive{s: s, p: s.Printer(), host: host}
+	scheme := cfg.Scheme
+	if scheme == "" {
+		scheme = "ws"
+	}
+	r := &interactive{s: s, p: s.Printer(), host: host, scheme: scheme, onInterrupt: cfg.OnInterrupt}
 	ed := cfg.Editor
 	if ed == nil {
 		if cfg.In == nil || cfg.Out == nil {
@@ -84,7 +100,12 @@ func Interactive(ctx context.Context, s *Session, cfg InteractiveConfig) error {
 	detach := r.p.attach(r.scr)
 	s.onMessage(r.received)
 	s.Start(ctx)
-	r.p.Note(fmt.Sprintf("connected to %s: type a message, /help for commands, Ctrl-D to close", host))
+	if !cfg.Quiet {
+		r.p.Note(fmt.Sprintf("connected to %s: type a message, /help for commands, Ctrl-D to close", host))
+	}
+	for _, m := range cfg.Messages {
+		r.send(wire.OpText, []byte(m), 1)
+	}
 	r.p.Flush()
 
 	readErr := r.loop()
@@ -104,11 +125,14 @@ func Interactive(ctx context.Context, s *Session, cfg InteractiveConfig) error {
 
 // interactive is the state of one REPL.
 type interactive struct {
-	s    *Session
-	p    *Printer
-	ed   Editor
-	scr  *screen
-	host string
+	s      *Session
+	p      *Printer
+	ed     Editor
+	scr    *screen
+	host   string
+	scheme string // "ws" or "wss", the prompt's first word
+
+	onInterrupt func() // InteractiveConfig.OnInterrupt
 
 	mu   sync.Mutex
 	last wire.Message // the last incoming data message, for /save
@@ -117,9 +141,9 @@ type interactive struct {
 // prompt shows the state of the connection.
 func (r *interactive) prompt(closing bool) string {
 	if closing {
-		return r.p.paint(KindNote, "ws "+r.host+" (closing)>") + " "
+		return r.p.paint(KindNote, r.scheme+" "+r.host+" (closing)>") + " "
 	}
-	return r.p.paint(KindNote, "ws "+r.host+">") + " "
+	return r.p.paint(KindNote, r.scheme+" "+r.host+">") + " "
 }
 
 // received is called by the session's reading goroutine for every data
@@ -190,6 +214,9 @@ func (r *interactive) loop() error {
 			}
 		case errors.Is(res.err, ErrInterrupt):
 			if res.line == "" {
+				if r.onInterrupt != nil {
+					r.onInterrupt()
+				}
 				r.closeNormal()
 				return nil
 			}
@@ -258,11 +285,12 @@ func (r *interactive) run(line string) (quit bool) {
 			r.p.Error(err.Error(), 0)
 		}
 	case CmdRaw:
+		// Printed first, so that a reply is never shown before it.
+		r.p.printRaw(cmd.Data)
 		if err := r.s.WriteRaw(cmd.Data); err != nil {
-			r.p.Error(fmt.Sprintf("/raw: %v", err), 0)
+			r.p.Error(fmt.Sprintf("/raw: the bytes above were not written: %v", err), 0)
 			return false
 		}
-		r.p.printRaw(cmd.Data)
 	case CmdVerbose:
 		r.p.SetVerbose(cmd.On)
 		if cmd.On {

@@ -17,3 +17,7 @@ func (t *terminal) restore() error { return nil }
 func (t *terminal) width() int { return 80 }
 
 func (t *terminal) onResize(func()) (stop func()) { return func() {} }
+
+// RestoreTerminals does nothing where the REPL does not switch terminals
+// to raw mode itself.
+func RestoreTerminals() {}

@@ -51,11 +51,12 @@ func (p *Printer) attach(w io.Writer) (detach func()) {
 // then text escaped (control bytes, ESC, C1 and invalid UTF-8 as \xNN) or
 // binary as a hex dump, at most shownText or shownBinary bytes of it.
 func (p *Printer) printMessage(dir wire.Direction, m wire.Message) {
-	p.event(streamOut, func(b []byte) []byte { return appendShortMessage(p.appendStamp(b), p, dir, m) })
+	p.event(streamOut, func(b []byte) []byte { return appendShortMessage(p.appendStamp(b), p, dir, m, true) })
 }
 
-// appendShortMessage appends the REPL's line for m (see printMessage).
-func appendShortMessage(b []byte, p *Printer, dir wire.Direction, m wire.Message) []byte {
+// appendShortMessage appends the REPL's line for m (see printMessage); a
+// binary message gets its hex dump only with dump.
+func appendShortMessage(b []byte, p *Printer, dir wire.Direction, m wire.Message, dump bool) []byte {
 	mark := "< "
 	if dir == wire.DirOut {
 		mark = "> "
@@ -96,6 +97,9 @@ func appendShortMessage(b []byte, p *Printer, dir wire.Direction, m wire.Message
 		b = append(b, " frames"...)
 	}
 	b = append(b, '\n')
+	if !dump {
+		return b
+	}
 	b = appendHexDump(b, data)
 	if cut {
 		b = appendCutNote(b, dir, len(m.Data))
@@ -154,7 +158,11 @@ func (p *Printer) printText(kind Kind, text string) {
 // bounds the wait for the peer's close with the close timeout. A second
 // close frame is sent if asked for: this is a debugger.
 func (s *Session) closePayload(payload []byte, code wire.CloseCode, reason string) error {
-	s.markCloseSent()
+	if len(payload) >= 2 {
+		s.startClose(code)
+	} else {
+		s.markCloseSent()
+	}
 	s.lockWrite()
 	s.queued.Store(false)
 	err := s.conn.Err()

@@ -51,6 +51,7 @@ func (t *terminal) makeRaw() error {
 	if t.orig == nil {
 		t.orig = st
 	}
+	rawTerminals.add(t)
 	return nil
 }
 
@@ -61,7 +62,46 @@ func (t *terminal) restore() error {
 	if t.orig == nil {
 		return nil
 	}
+	rawTerminals.remove(t)
 	return readline.Restore(t.inFd, t.orig)
+}
+
+// rawTerminals are the terminals a REPL has put in raw mode and not yet
+// restored, for RestoreTerminals.
+var rawTerminals terminalSet
+
+type terminalSet struct {
+	mu sync.Mutex
+	m  map[*terminal]struct{}
+}
+
+func (s *terminalSet) add(t *terminal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[*terminal]struct{})
+	}
+	s.m[t] = struct{}{}
+}
+
+func (s *terminalSet) remove(t *terminal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, t)
+}
+
+// RestoreTerminals puts every terminal a running REPL switched to raw mode
+// back the way it was found. It is meant for a process about to exit
+// without the REPL's own cleanup (a second Ctrl-C); it does not wait for
+// the REPL's locks, which a stuck writer may hold.
+func RestoreTerminals() {
+	rawTerminals.mu.Lock()
+	defer rawTerminals.mu.Unlock()
+	for t := range rawTerminals.m {
+		if t.orig != nil {
+			_ = readline.Restore(t.inFd, t.orig)
+		}
+	}
 }
 
 // width is the output terminal's width in columns, 80 when unknown.

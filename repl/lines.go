@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wsdbg/wsdbg/wire"
@@ -102,16 +103,24 @@ func (f *flushingReader) Read(p []byte) (int, error) {
 	return f.r.Read(p)
 }
 
+// WaitForever, as RunLines' idle, keeps listening after the end of the
+// input until the peer closes or ctx is cancelled (--wait inf).
+const WaitForever time.Duration = -1
+
 // RunLines is line mode (SPEC §1.4): it starts s, sends each line of in as
 // a text message while received events are printed, and at the end of in
-// closes with 1000 and waits for the peer's close (bounded by the close
-// timeout), printing what still arrives. It returns when the session has
-// ended, with Wait's error, or the input error if the session itself
-// ended well.
+// keeps reading until nothing has arrived for idle (0: not at all;
+// WaitForever: until the peer closes or ctx is cancelled), then closes
+// with 1000 and waits for the peer's close (bounded by the close timeout),
+// printing what still arrives. Many servers drop the replies they have
+// not sent yet once our close arrives (RFC 6455 §7.1.2 lets them), so
+// closing at the end of the input would lose them. It returns when the
+// session has ended, with Wait's error, or the input error if the session
+// itself ended well.
 //
 // If the peer closes first, RunLines returns without waiting for in: a
 // goroutine blocked reading in stays until in yields or ends, then exits.
-func RunLines(ctx context.Context, s *Session, in io.Reader) error {
+func RunLines(ctx context.Context, s *Session, in io.Reader, idle time.Duration) error {
 	s.Start(ctx)
 	res := make(chan error, 1)
 	go func() {
@@ -120,6 +129,9 @@ func RunLines(ctx context.Context, s *Session, in io.Reader) error {
 	}()
 	select {
 	case inErr := <-res:
+		if inErr == nil {
+			s.waitIdle(ctx, idle)
+		}
 		if cerr := s.Close(wire.CloseNormal, ""); cerr != nil && inErr == nil {
 			inErr = cerr
 		}
@@ -132,5 +144,37 @@ func RunLines(ctx context.Context, s *Session, in io.Reader) error {
 		return inErr
 	case <-s.Done():
 		return s.Wait()
+	}
+}
+
+// waitIdle returns once no frame has arrived for idle, counted from now or
+// from the last frame, whichever is later; or when the session ends or ctx
+// is cancelled. A negative idle waits for those two only.
+func (s *Session) waitIdle(ctx context.Context, idle time.Duration) {
+	if idle == 0 {
+		return
+	}
+	var timeout <-chan time.Time
+	var t *time.Timer
+	from := time.Since(s.born)
+	if idle > 0 {
+		t = time.NewTimer(idle)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		select {
+		case <-timeout:
+			last := max(from, time.Duration(s.lastIn.Load()))
+			if left := idle - (time.Since(s.born) - last); left > 0 {
+				t.Reset(left)
+				continue
+			}
+			return
+		case <-s.done:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }

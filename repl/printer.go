@@ -89,6 +89,10 @@ type PrinterConfig struct {
 	// ShowSent prints data messages we send in text mode. In JSON mode
 	// they are always printed.
 	ShowSent bool
+	// LogSent prints the data messages we send on Log, as part of the
+	// transcript, when ShowSent is off: "> " and the text escaped and
+	// shortened like the REPL's, or "> binary, N bytes" (send).
+	LogSent bool
 	// HideData suppresses data message events (echo mode without -v).
 	HideData bool
 	// Paint colors a piece of output; nil leaves it plain. It is applied

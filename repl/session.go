@@ -88,9 +88,12 @@ type Session struct {
 	echoQueued    atomic.Bool  // frames queued by the reading goroutine (echo)
 	outCompressed atomic.Bool  // RSV1 of the last data frame written
 	received      atomic.Int64 // data messages received
+	lastIn        atomic.Int64 // when the last frame arrived, as time since born
+	born          time.Time    // when NewSession ran; the origin of lastIn
 
 	mu        sync.Mutex // guards the flags below; never held across I/O
 	closeSent bool
+	sentCode  wire.CloseCode // the code of the close frame we started with; 0: none or no code
 	aborted   bool
 	started   bool
 
@@ -121,6 +124,7 @@ func NewSession(nc net.Conn, br *bufio.Reader, cfg SessionConfig) *Session {
 		p:    cfg.Printer,
 		done: make(chan struct{}),
 		stop: make(chan struct{}),
+		born: time.Now(),
 	}
 	s.dc = &deadlineConn{Conn: nc, s: s, timeout: cfg.WriteTimeout}
 	src := &sessionReader{s: s, r: nc}
@@ -160,6 +164,9 @@ func (r *sessionReader) Read(p []byte) (int, error) {
 }
 
 func (s *Session) onFrame(dir wire.Direction, h wire.Header, payload []byte) {
+	if dir == wire.DirIn {
+		s.lastIn.Store(int64(time.Since(s.born)))
+	}
 	if dir == wire.DirOut && (h.Op == wire.OpText || h.Op == wire.OpBinary) {
 		s.outCompressed.Store(h.Rsv1)
 	}
@@ -338,7 +345,7 @@ func (s *Session) closing() bool {
 // with the close timeout. It does not wait; see Wait. Messages that arrive
 // meanwhile are still printed.
 func (s *Session) Close(code wire.CloseCode, reason string) error {
-	if !s.markCloseSent() {
+	if !s.startClose(code) {
 		return nil
 	}
 	s.boundWrites()
@@ -370,6 +377,27 @@ func (s *Session) markCloseSent() bool {
 	first := !s.closeSent
 	s.closeSent = true
 	return first
+}
+
+// startClose is markCloseSent for a close we start with code: a peer that
+// answers with the same code only echoes it (see peerClosed).
+func (s *Session) startClose(code wire.CloseCode) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := !s.closeSent
+	s.closeSent = true
+	if first {
+		s.sentCode = code
+	}
+	return first
+}
+
+// ourCloseCode is the code of the close we started; 0 when the peer
+// started, or ours had no code.
+func (s *Session) ourCloseCode() wire.CloseCode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sentCode
 }
 
 // boundWrites puts a deadline on writes once the session is closing, so
@@ -446,7 +474,8 @@ func (s *Session) read() error {
 // status code) unless we sent ours first, and classifies the code.
 func (s *Session) peerClosed(m wire.Message) error {
 	s.p.CloseFrame(wire.DirIn, m.CloseCode, m.HasCode, m.CloseReason)
-	if s.markCloseSent() {
+	first := s.markCloseSent()
+	if first {
 		s.boundWrites()
 		code := wire.CloseCode(0)
 		if m.HasCode {
@@ -454,7 +483,14 @@ func (s *Session) peerClosed(m wire.Message) error {
 		}
 		s.answer(reply{op: wire.OpClose, code: code, hasCode: m.HasCode})
 	}
+	started, sentCode := !first, s.ourCloseCode()
 	if !m.HasCode || m.CloseCode == wire.CloseNormal || m.CloseCode == wire.CloseGoingAway {
+		return nil
+	}
+	if started && sentCode != 0 && m.CloseCode == sentCode {
+		// RFC 6455 §5.5.1: the peer echoed the status code of the close
+		// we started. The code is ours, not a complaint (SPEC §7, exit 8
+		// only for a code the peer chose).
 		return nil
 	}
 	ce := &wire.CloseError{Code: m.CloseCode, HasCode: true, Reason: m.CloseReason}

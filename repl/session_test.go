@@ -409,7 +409,7 @@ func TestRunLines(t *testing.T) {
 	s, out, _ := session(t, c, repl.SessionConfig{}, repl.PrinterConfig{})
 	input := "one\r\ntwo\n\nthree"
 	res := make(chan error, 1)
-	go func() { res <- repl.RunLines(context.Background(), s, strings.NewReader(input)) }()
+	go func() { res <- repl.RunLines(context.Background(), s, strings.NewReader(input), 0) }()
 	for _, want := range []string{"one", "two", "", "three"} {
 		m := p.read()
 		if m.Op != wire.OpText || string(m.Data) != want {
@@ -439,7 +439,7 @@ func TestRunLinesInvalidUTF8(t *testing.T) {
 	p := newPeer(t, sc)
 	s, _, _ := session(t, c, repl.SessionConfig{}, repl.PrinterConfig{})
 	res := make(chan error, 1)
-	go func() { res <- repl.RunLines(context.Background(), s, strings.NewReader("ok\nbad\xff\n")) }()
+	go func() { res <- repl.RunLines(context.Background(), s, strings.NewReader("ok\nbad\xff\n"), 0) }()
 	if m := p.read(); string(m.Data) != "ok" {
 		t.Fatalf("got %q", m.Data)
 	}
@@ -464,7 +464,7 @@ func TestSessionNoLeak(t *testing.T) {
 		pr := repl.NewPrinter(repl.PrinterConfig{Out: &out})
 		s := repl.NewSession(c, nil, repl.SessionConfig{Printer: pr, PingInterval: time.Millisecond})
 		pr2 := make(chan error, 1)
-		go func() { pr2 <- repl.RunLines(context.Background(), s, strings.NewReader("a\nb\n")) }()
+		go func() { pr2 <- repl.RunLines(context.Background(), s, strings.NewReader("a\nb\n"), 0) }()
 		for {
 			m := p.read()
 			if m.Op == wire.OpClose {
