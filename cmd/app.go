@@ -12,9 +12,12 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/wsdbg/wsdbg/repl"
 )
 
 // A commandFunc builds one subcommand for a run.
@@ -28,13 +31,37 @@ func register(f commandFunc) { registry = append(registry, f) }
 // Main runs wsdbg with args (args[0] is the program name) and returns the
 // exit code. The first SIGINT or SIGTERM cancels the run, so a session
 // closes with 1000 and waits for the server's close; a second one ends the
-// process at once.
+// process at once with exit code 130, after putting the terminal back
+// (SPEC §7). The signals stay caught after the first: restoring their
+// default action would not do when wsdbg was started with SIGINT ignored,
+// as a shell starts the background jobs of a script, and the second
+// Ctrl-C would then be lost.
 func Main(args []string, o *IO) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	first := make(chan struct{})
+	var once sync.Once
+	o.interrupt = func() { once.Do(func() { close(first) }) }
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
-		<-ctx.Done()
-		stop() // restore the default action for the next signal
+		select {
+		case <-sigs:
+		case <-first: // the REPL's Ctrl-C, read as a key in raw mode
+		case <-done:
+			return
+		}
+		cancel()
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		repl.RestoreTerminals()
+		os.Exit(ExitInterrupted)
 	}()
 	return MainContext(ctx, args, o)
 }

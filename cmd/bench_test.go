@@ -140,7 +140,7 @@ func BenchmarkSessionSend200kLines(b *testing.B) {
 	b.SetBytes(int64(len(input)))
 	b.ReportAllocs()
 	for b.Loop() {
-		runBench(b, bytes.NewReader(input), "connect", "-q", url)
+		runBench(b, bytes.NewReader(input), "connect", "-q", "--wait", "0", url)
 		if got := <-counts; got != n {
 			b.Fatalf("server got %d messages, want %d", got, n)
 		}
@@ -194,6 +194,6 @@ func BenchmarkSessionHandshakeClose(b *testing.B) {
 	url := benchServer(b, awaitClose)
 	b.ReportAllocs()
 	for b.Loop() {
-		runBench(b, strings.NewReader(""), "connect", "-q", url)
+		runBench(b, strings.NewReader(""), "connect", "-q", "--wait", "0", url)
 	}
 }

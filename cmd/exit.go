@@ -15,7 +15,10 @@ const (
 	ExitHandshake    = 5 // 101 with error-level diagnostics
 	ExitProtocol     = 6 // protocol violation after the handshake (close 1002/1007/1009)
 	ExitExpectation  = 7 // an --expect* or --count was not met
-	ExitPeerCloseErr = 8 // the server closed with a code other than 1000, 1001 or none
+	ExitPeerCloseErr = 8 // the server closed with a code other than 1000, 1001, none or the code wsdbg sent
+	// ExitInterrupted: a second Ctrl-C (SIGINT or SIGTERM) ended wsdbg at
+	// once, as a shell reports a death by SIGINT (128+2).
+	ExitInterrupted = 130
 )
 
 // ExitError carries the exit code for an error. Quiet means the error has

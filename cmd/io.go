@@ -30,6 +30,11 @@ type IO struct {
 	Rand io.Reader
 	// Dial opens network connections (TCP and Unix).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// interrupt, set by Main, counts a Ctrl-C that did not arrive as a
+	// signal (the REPL reads it as a key) as the first one, so that the
+	// next SIGINT ends the process at once. nil outside Main.
+	interrupt func()
 }
 
 // System returns the IO of the running process.

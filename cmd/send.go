@@ -22,6 +22,10 @@ func init() { register(newSendCommand) }
 // message when neither --count nor --wait says otherwise (SPEC §1.3).
 const defaultReplyWait = time.Second
 
+// countReplyWait bounds the wait for --count replies when --wait is not
+// given (SPEC §1.3), so that a CI job never hangs on a missing reply.
+const countReplyWait = 10 * time.Second
+
 // maxWholeStdin bounds --stdin-mode whole, which holds stdin in memory.
 const maxWholeStdin = 1 << 30
 
@@ -45,7 +49,7 @@ func newSendCommand(o *IO) *cli.Command {
 		&cli.StringFlag{Name: "file", Usage: "send the bytes of `FILE` as one message (after any MESSAGE arguments)", TakesFile: true},
 		&cli.StringFlag{Name: "stdin-mode", Usage: "without MESSAGE or --file, read stdin as `MODE`: lines (one message per line) or whole (one message)", Value: "lines"},
 		&cli.IntFlag{Name: "count", Usage: "wait for `N` incoming messages (exit 7 if --wait ends first)"},
-		&cli.DurationFlag{Name: "wait", Usage: "wait `DURATION` for replies (default: until --count replies, else 1s after the last send)"},
+		&cli.DurationFlag{Name: "wait", Usage: "wait `DURATION` for replies (default: until --count replies but at most 10s, else 1s after the last send)"},
 		listFlag("expect", "", "TEXT", "fail with exit code 7 unless the replies equal these texts, in order; repeatable"),
 	)
 	return &cli.Command{
@@ -126,6 +130,9 @@ type replies struct {
 	got    [][]byte // the first keep replies
 	target int
 	reach  chan struct{} // closed when n reaches target
+	// timedOut: the wait ended on its deadline, not on the count or the
+	// end of the session.
+	timedOut bool
 }
 
 func (r *replies) add(m wire.Message) {
@@ -155,7 +162,7 @@ func runSend(ctx context.Context, o *IO, opts *sendOptions) error {
 	if rep.target == 0 {
 		close(rep.reach)
 	}
-	p := newSessionPrinter(o, &opts.sessionOptions, false)
+	p := newSessionPrinter(o, &opts.sessionOptions, false, true)
 	s, _, err := openSession(ctx, o, &opts.sessionOptions, p, rep.add)
 	if err != nil {
 		return err
@@ -223,7 +230,8 @@ func runSend(ctx context.Context, o *IO, opts *sendOptions) error {
 func isCloseSent(err error) bool { return errors.Is(err, wire.ErrCloseSent) }
 
 // waitReplies waits, after the last send, as SPEC §1.3 says: until --count
-// replies (bounded by --wait when given), for --wait, or 1s; and never past
+// replies (bounded by --wait when given, else by 10s), for --wait, or 1s;
+// and never past
 // the end of the session.
 func waitReplies(done <-chan struct{}, rep *replies, opts *sendOptions) {
 	var timeout <-chan time.Time
@@ -236,6 +244,10 @@ func waitReplies(done <-chan struct{}, rep *replies, opts *sendOptions) {
 		t := time.NewTimer(defaultReplyWait)
 		defer t.Stop()
 		timeout = t.C
+	default:
+		t := time.NewTimer(countReplyWait)
+		defer t.Stop()
+		timeout = t.C
 	}
 	reach := rep.reach
 	if opts.Count == 0 {
@@ -244,6 +256,9 @@ func waitReplies(done <-chan struct{}, rep *replies, opts *sendOptions) {
 	select {
 	case <-reach:
 	case <-timeout:
+		rep.mu.Lock()
+		rep.timedOut = true
+		rep.mu.Unlock()
 	case <-done:
 	}
 }
@@ -254,8 +269,11 @@ func checkReplies(rep *replies, opts *sendOptions) error {
 	rep.mu.Lock()
 	defer rep.mu.Unlock()
 	within := "before the connection closed"
-	if opts.WaitSet {
+	switch {
+	case opts.WaitSet:
 		within = fmt.Sprintf("within --wait %v", opts.Wait)
+	case rep.timedOut:
+		within = fmt.Sprintf("within %v (the limit without --wait)", countReplyWait)
 	}
 	for i, want := range opts.Expect {
 		if i >= len(rep.got) {

@@ -170,7 +170,8 @@ func (o *IO) sessionPaint(mode string, tty bool) func(repl.Kind, string) string 
 
 // newSessionPrinter builds the printer of a send or connect run: messages
 // to stdout, notes to stderr (none with -q or --json), errors to stderr.
-func newSessionPrinter(o *IO, opts *sessionOptions, hideData bool) *repl.Printer {
+// logSent adds the messages sent to the notes (send's transcript).
+func newSessionPrinter(o *IO, opts *sessionOptions, hideData, logSent bool) *repl.Printer {
 	cfg := repl.PrinterConfig{
 		Out:        o.Out,
 		Err:        o.Err,
@@ -179,6 +180,7 @@ func newSessionPrinter(o *IO, opts *sessionOptions, hideData bool) *repl.Printer
 		Timestamps: opts.Timestamps,
 		Verbose:    opts.Verbose,
 		HideData:   hideData,
+		LogSent:    logSent,
 		Now:        o.Now,
 		Paint:      o.sessionPaint(opts.Color, o.ErrTTY),
 	}
