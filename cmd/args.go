@@ -234,6 +234,18 @@ func checkValue(f cli.Flag, typed string, joined bool, v string) error {
 			return usageErrorf("%s: the number of replies to wait for cannot be negative; write e.g. %s", as, good(exampleValue(f)))
 		}
 	}
+	if sf, ok := f.(*cli.StringFlag); ok && sf.Name == "wait" {
+		// connect's --wait: a duration, 0 or inf (SPEC §1.4).
+		if _, err := parseLineWait(v); err != nil {
+			if d, derr := time.ParseDuration(v); derr == nil && d < 0 {
+				return usageErrorf("%s: the wait cannot be negative; write e.g. %s, or %s to close at once, or %s to listen until the server closes", as, good("2s"), good("0"), good("inf"))
+			}
+			if _, nerr := strconv.ParseFloat(v, 64); nerr == nil {
+				return usageErrorf("%s: a duration needs a unit (ms, s, m, h); write %s, or %s to close at once, or %s to listen until the server closes", as, good(v+"s"), good("0"), good("inf"))
+			}
+			return usageErrorf("%s: %q is not a duration; write it with a unit, e.g. %s or %s, or %s to close at once, or %s to listen until the server closes", as, v, good("2s"), good("500ms"), good("0"), good("inf"))
+		}
+	}
 	if f.Names()[0] == "max-message-size" {
 		if _, err := parseSize(v); err != nil {
 			var se *sizeError

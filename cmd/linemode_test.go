@@ -144,9 +144,9 @@ func TestConnectBadWait(t *testing.T) {
 	ss := &slowEchoServer{gap: time.Millisecond}
 	url := ss.start(t)
 	for _, tt := range []struct{ value, want string }{
-		{"5", `wsdbg: --wait "5" is not a duration; give one such as --wait 2s or --wait 500ms, --wait 0 to close at once, or --wait inf to listen until the server closes` + "\n"},
-		{"forever", `wsdbg: --wait "forever" is not a duration; give one such as --wait 2s or --wait 500ms, --wait 0 to close at once, or --wait inf to listen until the server closes` + "\n"},
-		{"-1s", `wsdbg: --wait "-1s" is negative; give a duration such as --wait 2s, 0 to close at once, or inf` + "\n"},
+		{"5", "wsdbg: --wait 5: a duration needs a unit (ms, s, m, h); write --wait 5s, or --wait 0 to close at once, or --wait inf to listen until the server closes\n"},
+		{"forever", `wsdbg: --wait forever: "forever" is not a duration; write it with a unit, e.g. --wait 2s or --wait 500ms, or --wait 0 to close at once, or --wait inf to listen until the server closes` + "\n"},
+		{"-1s", "wsdbg: --wait -1s: the wait cannot be negative; write e.g. --wait 2s, or --wait 0 to close at once, or --wait inf to listen until the server closes\n"},
 	} {
 		r := run(t, strings.NewReader("x\n"), "connect", "-q", "--wait", tt.value, url)
 		if r.code != 2 || r.out != "" || r.err != tt.want {
