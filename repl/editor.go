@@ -40,6 +40,7 @@ const historyLimit = 500
 // github.com/chzyer/readline from the injected streams.
 type readlineEditor struct {
 	rl      *readline.Instance
+	above   *aboveWriter
 	in      *cancelReader
 	term    *terminal
 	history *os.File // nil without a history file
@@ -81,6 +82,7 @@ func newReadlineEditor(in io.Reader, out, errOut io.Writer, prompt, historyFile 
 		return nil, fmt.Errorf("start line editor: %w", err)
 	}
 	e.rl = rl
+	e.above = &aboveWriter{e: e, wrapped: rl.Stdout(), raw: out}
 	if historyFile != "" {
 		if err := e.openHistory(historyFile); err != nil {
 			fmt.Fprintf(errOut, "wsdbg: %v; history is not saved this session\n", err)
@@ -169,8 +171,69 @@ func (e *readlineEditor) remember(line string) {
 	_, _ = io.WriteString(e.history, line+"\n")
 }
 
-// Stdout implements Editor.
-func (e *readlineEditor) Stdout() io.Writer { return e.rl.Stdout() }
+// Stdout implements Editor: see aboveWriter.
+func (e *readlineEditor) Stdout() io.Writer { return e.above }
+
+// promptWait bounds how long a write waits for readline to start reading
+// keys after it began a line (see aboveWriter); it normally takes
+// microseconds.
+const promptWait = 100 * time.Millisecond
+
+// aboveWriter puts output above the prompt, in order, whatever the REPL is
+// doing. readline's own writer redraws the prompt after a write only once
+// its key reader is running: Readline draws the prompt first and starts
+// the key reader after, so a write in between landed after the prompt
+// ("ws host> * connected ...") and left the cursor on an empty line with
+// no prompt. So:
+//
+//   - while a ReadLine is pending, a write waits until readline reads keys
+//     and then goes through readline's writer, which erases the prompt and
+//     the line being typed, writes, and draws them again;
+//   - while none is pending, no prompt is on the screen (readline ended the
+//     line with a newline, or erased it): the write goes to the terminal as
+//     it is, holding the editor's lock so that no ReadLine draws a prompt
+//     in the middle of it. The first such write after one through readline
+//     first erases the cursor's line, where readline may have drawn a
+//     prompt just as the line ended;
+//   - once Close has begun, readline is erasing its prompt and may no
+//     longer redraw it: each write erases the cursor's line and goes to the
+//     terminal as it is, so that no prompt is drawn again below the output.
+//
+// The REPL's screen is its only caller, one Write at a time.
+type aboveWriter struct {
+	e       *readlineEditor
+	wrapped io.Writer // readline's: erase the prompt, write, redraw it
+	raw     io.Writer // the terminal
+	drew    bool      // the last Write went through wrapped
+}
+
+func (a *aboveWriter) Write(p []byte) (int, error) {
+	deadline := time.Now().Add(promptWait)
+	for {
+		a.e.mu.Lock()
+		if closing := a.e.closing.Load(); a.e.reading == nil || closing {
+			n, err := a.writeRaw(p, closing)
+			a.e.mu.Unlock()
+			return n, err
+		}
+		a.e.mu.Unlock()
+		if a.e.rl.Terminal.IsReading() || time.Now().After(deadline) {
+			a.drew = true
+			return a.wrapped.Write(p)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+func (a *aboveWriter) writeRaw(p []byte, closing bool) (int, error) {
+	if a.drew || closing {
+		a.drew = false
+		if _, err := io.WriteString(a.raw, "\r\x1b[2K"); err != nil {
+			return 0, err
+		}
+	}
+	return a.raw.Write(p)
+}
 
 // SetPrompt implements Editor.
 func (e *readlineEditor) SetPrompt(prompt string) { e.rl.SetPrompt(prompt) }

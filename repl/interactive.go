@@ -99,10 +99,12 @@ func Interactive(ctx context.Context, s *Session, cfg InteractiveConfig) error {
 	r.scr = newScreen(ed.Stdout())
 	detach := r.p.attach(r.scr)
 	s.onMessage(r.received)
-	s.Start(ctx)
+	// The note goes first: messages that arrived with the 101 (early data)
+	// are printed as soon as the session starts.
 	if !cfg.Quiet {
 		r.p.Note(fmt.Sprintf("connected to %s: type a message, /help for commands, Ctrl-D to close", host))
 	}
+	s.Start(ctx)
 	for _, m := range cfg.Messages {
 		r.send(wire.OpText, []byte(m), 1)
 	}
