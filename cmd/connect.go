@@ -71,7 +71,8 @@ func newConnectCommand(o *IO) *cli.Command {
 			"close. -m sends messages first. --echo mirrors received messages instead.\n\n" +
 			"Exit codes: 0 ok; 1 connection dropped or I/O error; 2 usage; 3 no response; 4 refused;\n" +
 			"5 bad 101; 6 protocol violation by the server or message too big;\n" +
-			"8 the server closed with a code other than 1000/1001 (or than the code wsdbg sent).\n\n" +
+			"8 the server closed with a code other than 1000/1001 (or than the code wsdbg sent);\n" +
+			"130 a second Ctrl-C ended wsdbg at once.\n\n" +
 			"Examples:\n" +
 			"  wsdbg connect ws://127.0.0.1:8080/\n" +
 			"  printf 'one\\ntwo\\n' | wsdbg connect -q ws://127.0.0.1:8080/\n" +

@@ -28,7 +28,9 @@ func TestMain(m *testing.M) {
 		runXNetPeer()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuiltWsdbg()
+	os.Exit(code)
 }
 
 // runXNetPeer serves h2c with prior knowledge on 127.0.0.1 through x/net's

@@ -155,12 +155,12 @@ var builtWsdbg struct {
 	err  error
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
+// removeBuiltWsdbg removes the binary wsdbgBinary built; TestMain calls
+// it after the tests.
+func removeBuiltWsdbg() {
 	if builtWsdbg.dir != "" {
 		os.RemoveAll(builtWsdbg.dir)
 	}
-	os.Exit(code)
 }
 
 // wsdbgBinary returns the path of the wsdbg binary built from this tree.

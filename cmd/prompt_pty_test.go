@@ -4,19 +4,24 @@ package cmd_test
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/creack/pty"
 	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
 
 	"github.com/wsdbg/wsdbg/cmd"
+	"github.com/wsdbg/wsdbg/wire"
 )
 
 // vt is the smallest terminal that renders what wsdbg and readline write:
@@ -353,5 +358,103 @@ func TestREPLQuietWSS(t *testing.T) {
 		if strings.Contains(out, hidden) {
 			t.Errorf("-q showed %q; screen %q", hidden, out)
 		}
+	}
+}
+
+// TestREPLSecondCtrlCExits: in the REPL the first Ctrl-C is a key (the
+// terminal is in raw mode) and starts the close; the second, once the
+// terminal is back in cooked mode, is a SIGINT from the terminal: wsdbg
+// must end at once with exit code 130, not wait out --close-timeout for a
+// server that never answers, and leave the terminal as it found it. It
+// runs the binary with the pseudo-terminal as its controlling terminal, so
+// that the kernel sends the signal.
+func TestREPLSecondCtrlCExits(t *testing.T) {
+	t.Parallel()
+	bin := wsdbgBinary(t)
+	url, _, closed := holdCloseServer(t)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("open a pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	screen := &lockedBuffer{}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			screen.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	c := exec.Command(bin, "connect", "-q", "--close-timeout", "20s", url)
+	c.Env = []string{"HOME=" + t.TempDir(), "NO_COLOR=1", "TERM=dumb"}
+	c.Stdin, c.Stdout, c.Stderr = tty, tty, tty
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	exited := false
+	defer func() {
+		if !exited {
+			c.Process.Kill()
+			<-done
+		}
+	}()
+	r := &ptyRun{screen: screen, ptmx: ptmx, tty: tty}
+	host := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/test")
+	r.waitScreen(t, "the prompt", func(s string) bool { return promptLast(s, "ws "+host+"> ") })
+	ptmx.Write([]byte("hi\r"))
+	ptmx.Write([]byte{0x03}) // Ctrl-C on an empty line: close 1000
+	select {
+	case cl := <-closed:
+		if cl.CloseCode != wire.CloseNormal {
+			t.Errorf("Ctrl-C sent close %v, want 1000", cl.CloseCode)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Ctrl-C sent no close; screen %q", screen.String())
+	}
+	// The REPL puts the terminal back before it waits for the server.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		now, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now.Lflag&unix.ISIG != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the terminal stayed in raw mode after the close began; screen %q", screen.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	ptmx.Write([]byte{0x03}) // now SIGINT from the terminal
+	select {
+	case err := <-done:
+		exited = true
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Errorf("after the second Ctrl-C: %v, want exit status 130; screen %q", err, screen.String())
+		}
+		t.Logf("ended %v after the second Ctrl-C", time.Since(start))
+	case <-time.After(5 * time.Second):
+		t.Fatalf("wsdbg still runs 5s after the second Ctrl-C (--close-timeout is 20s); screen %q", screen.String())
+	}
+	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *after != *before {
+		t.Errorf("terminal not restored:\nbefore %+v\nafter  %+v", *before, *after)
 	}
 }

@@ -61,7 +61,7 @@ func newSendCommand(o *IO) *cli.Command {
 			"server's close. The transcript and diagnostics go to stderr.\n\n" +
 			"Exit codes: 0 ok; 1 connection dropped or I/O error; 2 usage; 3 no response; 4 refused;\n" +
 			"5 bad 101; 6 protocol violation by the server; 7 --expect/--count not met;\n" +
-			"8 the server closed with a code other than 1000/1001.\n\n" +
+			"8 the server closed with a code other than 1000/1001; 130 a second Ctrl-C ended wsdbg at once.\n\n" +
 			"Examples:\n" +
 			"  wsdbg send ws://127.0.0.1:8080/ hello --expect hello\n" +
 			"  printf 'a\\nb\\n' | wsdbg send -q ws://127.0.0.1:8080/ --count 2\n" +

@@ -154,6 +154,10 @@ func (s *Session) waitIdle(ctx context.Context, idle time.Duration) {
 	if idle == 0 {
 		return
 	}
+	// Only now does the reading goroutine note the time of each frame: it
+	// costs a clock read per frame, which the rest of the session need
+	// not pay.
+	s.idleWatch.Store(true)
 	var timeout <-chan time.Time
 	var t *time.Timer
 	from := time.Since(s.born)

@@ -88,6 +88,7 @@ type Session struct {
 	echoQueued    atomic.Bool  // frames queued by the reading goroutine (echo)
 	outCompressed atomic.Bool  // RSV1 of the last data frame written
 	received      atomic.Int64 // data messages received
+	idleWatch     atomic.Bool  // lastIn is kept up to date (line mode after its input ended)
 	lastIn        atomic.Int64 // when the last frame arrived, as time since born
 	born          time.Time    // when NewSession ran; the origin of lastIn
 
@@ -164,7 +165,7 @@ func (r *sessionReader) Read(p []byte) (int, error) {
 }
 
 func (s *Session) onFrame(dir wire.Direction, h wire.Header, payload []byte) {
-	if dir == wire.DirIn {
+	if dir == wire.DirIn && s.idleWatch.Load() {
 		s.lastIn.Store(int64(time.Since(s.born)))
 	}
 	if dir == wire.DirOut && (h.Op == wire.OpText || h.Op == wire.OpBinary) {
