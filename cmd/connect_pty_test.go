@@ -338,8 +338,14 @@ func TestConnectREPLPeerCloseRestoresTerminal(t *testing.T) {
 	}
 	// The prompt and the half line were erased before the error, which
 	// starts at the left margin rather than after "ws ...> half typ".
-	if out := screen.String(); !strings.Contains(out, "\x1b[2K\rwsdbg: the server closed") {
-		t.Errorf("the error does not start on an erased line:\n%q", out)
+	out := screen.String()
+	lines, _ := render(out, 100).text()
+	erased := false
+	for _, l := range lines {
+		erased = erased || strings.HasPrefix(l, "wsdbg: the server closed")
+	}
+	if !erased {
+		t.Errorf("the error does not start on an erased line:\n%s\n%q", strings.Join(lines, "\n"), out)
 	}
 	if os.Getenv("WSDBG_SHOW_SCREEN") != "" {
 		t.Logf("screen:\n%q", screen.String())

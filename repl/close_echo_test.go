@@ -68,7 +68,9 @@ func closeName(c wire.CloseCode) string {
 // the replies keep coming, then closes (SPEC §1.4).
 func TestRunLinesWaitsWhileRepliesArrive(t *testing.T) {
 	t.Parallel()
-	const gap, idle = 150 * time.Millisecond, 400 * time.Millisecond
+	// Generous margins: the replies must come well within the idle time
+	// of each other even on a loaded machine.
+	const gap, idle = 50 * time.Millisecond, 1500 * time.Millisecond
 	c, sc := tcpPair(t)
 	p := newPeer(t, sc)
 	s, out, _ := session(t, c, repl.SessionConfig{}, repl.PrinterConfig{})

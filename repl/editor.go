@@ -149,7 +149,12 @@ func (e *readlineEditor) ReadLine() (string, error) {
 	line, err := e.rl.Readline()
 	switch {
 	case e.closing.Load():
-		// A line cut short by Close is not the user's.
+		// A line cut short by Close is not the user's. When Close came
+		// as Readline was starting, readline erased its prompt before it
+		// drew it: erase it here, under the lock plain writes take.
+		e.mu.Lock()
+		_, _ = io.WriteString(e.above.raw, "\r\x1b[2K")
+		e.mu.Unlock()
 		return "", io.EOF
 	case errors.Is(err, readline.ErrInterrupt):
 		return line, ErrInterrupt
