@@ -11,11 +11,12 @@ import (
 	"github.com/wsdbg/wsdbg/wire"
 )
 
-// slowEchoServer answers each text message with itself, one reply every
-// gap, and drops the replies it has not sent once the client's close
-// arrives, as python websockets and websocketd do. It records what it
-// received.
+// slowEchoServer answers each text message with itself, the first reply
+// first after it, then one every gap, and drops the replies it has not
+// sent once the client's close arrives, as python websockets and
+// websocketd do. It records what it received.
 type slowEchoServer struct {
+	first    time.Duration
 	gap      time.Duration
 	mu       sync.Mutex
 	received []string
@@ -59,7 +60,7 @@ func (ss *slowEchoServer) start(t *testing.T) string {
 					ss.mu.Unlock()
 					queue = append(queue, m.Data)
 					if due == nil {
-						due = time.After(ss.gap)
+						due = time.After(max(ss.first, ss.gap))
 					}
 				}
 			case <-due:
@@ -80,27 +81,38 @@ func (ss *slowEchoServer) got() []string {
 }
 
 // TestConnectWaitAtEOF: at the end of stdin line mode keeps reading until
-// nothing has arrived for --wait (default 1s), so replies that come 400 ms
-// apart are all printed; --wait 0 closes at once and the server, which
-// drops what it has not sent, answers nothing (SPEC §1.4).
+// nothing has arrived for --wait (default 1s), so replies that keep coming
+// are all printed, even when together they take longer than --wait; --wait
+// 0 closes at once and the server, which drops what it has not sent,
+// answers nothing (SPEC §1.4). The delays leave room for a loaded machine.
 func TestConnectWaitAtEOF(t *testing.T) {
-	ss := &slowEchoServer{gap: 400 * time.Millisecond}
-	url := ss.start(t)
+	t.Parallel()
+	bin := wsdbgBinary(t)
 	for _, tt := range []struct {
-		args []string
-		out  string
+		name       string
+		first, gap time.Duration
+		args       []string
+		out        string
 	}{
-		{nil, "1\n2\n3\n"},
-		{[]string{"--wait", "700ms"}, "1\n2\n3\n"},
-		{[]string{"--wait", "0"}, ""},
-		{[]string{"--wait", "100ms"}, ""},
+		{"default", 200 * time.Millisecond, 200 * time.Millisecond, nil, "1\n2\n3\n"},
+		{"3s", 1200 * time.Millisecond, 1200 * time.Millisecond, []string{"--wait", "3s"}, "1\n2\n3\n"},
+		{"0", 2 * time.Second, time.Millisecond, []string{"--wait", "0"}, ""},
+		{"500ms", 2 * time.Second, time.Millisecond, []string{"--wait", "500ms"}, ""},
 	} {
-		args := append(append([]string{"connect", "-q"}, tt.args...), url)
-		r := run(t, strings.NewReader("1\n2\n3\n"), args...)
-		if r.code != 0 || r.out != tt.out || r.err != "" {
-			t.Errorf("seq 1 3 | wsdbg %s: exit %d, stdout %q, stderr %q; want 0, %q, nothing",
-				strings.Join(args, " "), r.code, r.out, r.err, tt.out)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ss := &slowEchoServer{first: tt.first, gap: tt.gap}
+			url := ss.start(t)
+			args := append(append([]string{"connect", "-q"}, tt.args...), url)
+			r := runProc(t, 30*time.Second, "1\n2\n3\n", bin, args...)
+			if r.code != 0 || r.out != tt.out || r.err != "" {
+				t.Errorf("seq 1 3 | wsdbg %s: exit %d, stdout %q, stderr %q; want 0, %q, nothing",
+					strings.Join(args, " "), r.code, r.out, r.err, tt.out)
+			}
+			if got := strings.Join(ss.got(), ","); got != "1,2,3" {
+				t.Errorf("server received %q, want 1,2,3", got)
+			}
+		})
 	}
 }
 

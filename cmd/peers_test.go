@@ -41,7 +41,7 @@ func TestPeersLineModeAtEOF(t *testing.T) {
 		t.Run(pe.name, func(t *testing.T) {
 			t.Parallel()
 			url := startPeerServer(t, pe.interp(t), pe.server)
-			const runs, parallel = 50, 5
+			const runs, parallel = 50, 2
 			var mu sync.Mutex
 			var failures []string
 			sem := make(chan struct{}, parallel)

@@ -173,6 +173,7 @@ type ptyRun struct {
 	ptmx   interface{ Write([]byte) (int, error) }
 	tty    interface{ Write([]byte) (int, error) }
 	code   chan int
+	exited bool // code was received
 }
 
 // drain returns, once wsdbg has exited, everything it wrote to the
@@ -195,11 +196,23 @@ func startPtyConnect(t *testing.T, args ...string) *ptyRun {
 	if err != nil {
 		t.Fatalf("open a pseudo-terminal: %v", err)
 	}
-	t.Cleanup(func() { ptmx.Close(); tty.Close() })
+	r := &ptyRun{screen: &lockedBuffer{}, ptmx: ptmx, tty: tty, code: make(chan int, 1)}
+	t.Cleanup(func() {
+		// After a failure wsdbg may still run on the terminal: end it
+		// before closing the terminal under it.
+		if !r.exited {
+			ptmx.Write([]byte{0x04})
+			select {
+			case <-r.code:
+			case <-time.After(20 * time.Second):
+			}
+		}
+		ptmx.Close()
+		tty.Close()
+	})
 	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 100}); err != nil {
 		t.Fatal(err)
 	}
-	r := &ptyRun{screen: &lockedBuffer{}, ptmx: ptmx, tty: tty, code: make(chan int, 1)}
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -231,11 +244,11 @@ func startPtyConnect(t *testing.T, args ...string) *ptyRun {
 // waitScreen waits until ok holds for the rendered screen.
 func (r *ptyRun) waitScreen(t *testing.T, what string, ok func(string) bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !ok(r.screen.String()) {
 		if time.Now().After(deadline) {
 			lines, _ := render(r.screen.String(), 100).text()
-			t.Fatalf("%s: not on the screen within 5s; screen:\n%s\nbytes: %q", what, strings.Join(lines, "\n"), r.screen.String())
+			t.Fatalf("%s: not on the screen within 20s; screen:\n%s\nbytes: %q", what, strings.Join(lines, "\n"), r.screen.String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -246,6 +259,7 @@ func (r *ptyRun) end(t *testing.T) {
 	r.ptmx.Write([]byte{0x04}) // Ctrl-D
 	select {
 	case c := <-r.code:
+		r.exited = true
 		if c != 0 {
 			t.Errorf("exit code %d after Ctrl-D, want 0; screen %q", c, r.screen.String())
 		}
@@ -305,6 +319,7 @@ func TestREPLPromptLast(t *testing.T) {
 			r.ptmx.Write([]byte("/close 4000 bye\r"))
 			select {
 			case c := <-r.code:
+				r.exited = true
 				if c != 0 {
 					t.Errorf("exit code %d after the server echoed our close 4000, want 0 (SPEC §7)", c)
 				}
