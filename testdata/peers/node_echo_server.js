@@ -19,6 +19,10 @@ const wss = new WebSocketServer({
 });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  // A client that breaks the protocol gets ws's close (1002, 1007, 1009);
+  // without a listener the 'error' event that comes with it would end
+  // the whole server.
+  ws.on('error', () => {});
 });
 wss.on('listening', () => {
   process.stdout.write(`PORT ${wss.address().port}\n`);
