@@ -201,8 +201,16 @@ func (c *h2Conn) broadcastLocked() {
 // waitLocked waits, with c.mu held, for a signal on sig or until deadline
 // passes (zero: no deadline). The caller checks the state again after.
 func (c *h2Conn) waitLocked(sig chan struct{}, deadline time.Time) error {
-	c.mu.Unlock()
-	defer c.mu.Lock()
+	return waitUnlocked(&c.mu, sig, deadline)
+}
+
+// waitUnlocked releases mu, waits for a signal on sig or until deadline
+// passes (zero: no deadline), and takes mu again; it returns
+// os.ErrDeadlineExceeded when the deadline ended the wait. Both ends of the
+// HTTP/2 code wait for window credit and data this way.
+func waitUnlocked(mu sync.Locker, sig chan struct{}, deadline time.Time) error {
+	mu.Unlock()
+	defer mu.Lock()
 	if deadline.IsZero() {
 		<-sig
 		return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -471,25 +470,7 @@ func (st *H2ServerStream) Read(p []byte) (int, error) {
 
 // wait is waitLocked for a stream: sc.mu is held.
 func (st *H2ServerStream) wait(sig chan struct{}, deadline time.Time) error {
-	sc := st.sc
-	sc.mu.Unlock()
-	defer sc.mu.Lock()
-	if deadline.IsZero() {
-		<-sig
-		return nil
-	}
-	d := time.Until(deadline)
-	if d <= 0 {
-		return os.ErrDeadlineExceeded
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-sig:
-		return nil
-	case <-t.C:
-		return os.ErrDeadlineExceeded
-	}
+	return waitUnlocked(&st.sc.mu, sig, deadline)
 }
 
 // consumed returns credit in WINDOW_UPDATE frames once a quarter of the
