@@ -50,36 +50,8 @@ func TestBrowser(t *testing.T) {
 	defer cancel()
 	b := startChromium(ctx, t, chromium)
 
-	target, err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": pageURL})
-	if err != nil {
-		t.Fatalf("open %s: %v", pageURL, err)
-	}
-	var created struct{ TargetID string }
-	json.Unmarshal(target, &created)
-	attached, err := b.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": created.TargetID, "flatten": true})
-	if err != nil {
-		t.Fatalf("attach to the page: %v", err)
-	}
-	var session struct{ SessionID string }
-	json.Unmarshal(attached, &session)
-
-	// Wait for the page to write the echo.
-	var echo string
-	for echo == "" {
-		echo, err = b.eval(ctx, session.SessionID, `(document.getElementById("autotest") || {}).textContent || ""`)
-		if err != nil {
-			t.Fatalf("read the page: %v\nserver log:\n%s", err, srv.log)
-		}
-		if echo == "" {
-			select {
-			case <-ctx.Done():
-				dom, _ := b.eval(context.Background(), session.SessionID, "document.documentElement.outerHTML")
-				t.Fatalf("no echo in the page within the deadline; DOM:\n%s\nserver log:\n%s", dom, srv.log)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-	dom, err := b.eval(ctx, session.SessionID, "document.documentElement.outerHTML")
+	sessionID, echo := b.openAutotest(ctx, t, pageURL, "server log", srv.log)
+	dom, err := b.eval(ctx, sessionID, "document.documentElement.outerHTML")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,4 +256,39 @@ func (b *cdpBrowser) wait() error {
 		return nil
 	}
 	return err
+}
+
+// openAutotest opens pageURL, one of serve's test pages with ?autotest=1,
+// and waits until the page shows the echo of its hello; it returns the
+// page's session and that text. The log named label is printed when the
+// page cannot be read or shows nothing before ctx ends.
+func (b *cdpBrowser) openAutotest(ctx context.Context, t *testing.T, pageURL, label string, log fmt.Stringer) (session, echo string) {
+	t.Helper()
+	target, err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": pageURL})
+	if err != nil {
+		t.Fatalf("open %s: %v", pageURL, err)
+	}
+	var created struct{ TargetID string }
+	json.Unmarshal(target, &created)
+	attached, err := b.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": created.TargetID, "flatten": true})
+	if err != nil {
+		t.Fatalf("attach to the page: %v", err)
+	}
+	var s struct{ SessionID string }
+	json.Unmarshal(attached, &s)
+	for echo == "" {
+		echo, err = b.eval(ctx, s.SessionID, `(document.getElementById("autotest") || {}).textContent || ""`)
+		if err != nil {
+			t.Fatalf("read the page: %v\n%s:\n%s", err, label, log)
+		}
+		if echo == "" {
+			select {
+			case <-ctx.Done():
+				dom, _ := b.eval(context.Background(), s.SessionID, "document.documentElement.outerHTML")
+				t.Fatalf("no echo in the page within the deadline; DOM:\n%s\n%s:\n%s", dom, label, log)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return s.SessionID, echo
 }

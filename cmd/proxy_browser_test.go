@@ -2,7 +2,6 @@ package cmd_test
 
 import (
 	"context"
-	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,32 +26,7 @@ func TestProxyBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	b := startChromium(ctx, t, chromium)
-	target, err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": pageURL})
-	if err != nil {
-		t.Fatalf("open %s: %v", pageURL, err)
-	}
-	var created struct{ TargetID string }
-	json.Unmarshal(target, &created)
-	attached, err := b.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": created.TargetID, "flatten": true})
-	if err != nil {
-		t.Fatalf("attach to the page: %v", err)
-	}
-	var session struct{ SessionID string }
-	json.Unmarshal(attached, &session)
-	var echo string
-	for echo == "" {
-		echo, err = b.eval(ctx, session.SessionID, `(document.getElementById("autotest") || {}).textContent || ""`)
-		if err != nil {
-			t.Fatalf("read the page: %v\nproxy log:\n%s", err, p.log)
-		}
-		if echo == "" {
-			select {
-			case <-ctx.Done():
-				t.Fatalf("no echo in the page within the deadline; proxy log:\n%s", p.log)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
+	_, echo := b.openAutotest(ctx, t, pageURL, "proxy log", p.log)
 	b.call(ctx, "", "Browser.close", nil)
 	if !regexp.MustCompile(`^echo: hello from HeadlessChrome/[0-9.]+$`).MatchString(echo) {
 		t.Errorf("page shows %q, want the echo of its hello", echo)

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"io"
 	"net"
@@ -103,32 +102,7 @@ func TestBrowserH2(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	b := startChromium(ctx, t, chromium, "--ignore-certificate-errors-spki-list="+spki, "--enable-features=WebSocketOverHttp2")
-	target, err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": pageURL})
-	if err != nil {
-		t.Fatalf("open %s: %v", pageURL, err)
-	}
-	var created struct{ TargetID string }
-	json.Unmarshal(target, &created)
-	attached, err := b.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": created.TargetID, "flatten": true})
-	if err != nil {
-		t.Fatalf("attach to the page: %v", err)
-	}
-	var session struct{ SessionID string }
-	json.Unmarshal(attached, &session)
-	var echo string
-	for echo == "" {
-		echo, err = b.eval(ctx, session.SessionID, `(document.getElementById("autotest") || {}).textContent || ""`)
-		if err != nil {
-			t.Fatalf("read the page: %v\nserver log:\n%s", err, srv.log)
-		}
-		if echo == "" {
-			select {
-			case <-ctx.Done():
-				t.Fatalf("no echo in the page within the deadline; server log:\n%s", srv.log)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
+	_, echo := b.openAutotest(ctx, t, pageURL, "server log", srv.log)
 	if !strings.HasPrefix(echo, "echo: hello from ") || !strings.Contains(echo, "Chrome") {
 		t.Errorf("page shows %q, want the echo of its hello", echo)
 	}
