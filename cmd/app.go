@@ -72,6 +72,7 @@ func MainContext(ctx context.Context, args []string, o *IO) int {
 	app := newApp(o)
 	arranged, err := interleavedArgs(app, args)
 	if err == nil {
+		cacheFlagNames(app, arranged)
 		err = app.RunContext(ctx, arranged)
 	}
 	if err == nil {
@@ -159,8 +160,8 @@ func newApp(o *IO) *cli.App {
 		// (demo, tests). Each run gets its own help flag instead; the
 		// library still finds it by name and prints the help.
 		HideHelp: true,
-		Flags: []cli.Flag{newHelpFlag(),
-			&cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version (as 'wsdbg version' does)"}},
+		Flags: withNames([]cli.Flag{newHelpFlag(),
+			&cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version (as 'wsdbg version' does)"}}),
 		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError:         onUsageError,

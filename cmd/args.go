@@ -137,7 +137,7 @@ func exampleValue(f cli.Flag) string {
 	if ex, ok := flagExamples[name]; ok {
 		return ex
 	}
-	switch f.(type) {
+	switch baseFlag(f).(type) {
 	case *cli.DurationFlag:
 		return "5s"
 	case *cli.IntFlag:
@@ -210,7 +210,7 @@ func checkValue(f cli.Flag, typed string, joined bool, v string) error {
 		return typed + " " + ex
 	}
 	name := f.Names()[0]
-	switch f.(type) {
+	switch baseFlag(f).(type) {
 	case *cli.DurationFlag:
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -234,7 +234,7 @@ func checkValue(f cli.Flag, typed string, joined bool, v string) error {
 			return usageErrorf("%s: the number of replies to wait for cannot be negative; write e.g. %s", as, good(exampleValue(f)))
 		}
 	}
-	if sf, ok := f.(*cli.StringFlag); ok && sf.Name == "wait" {
+	if sf, ok := baseFlag(f).(*cli.StringFlag); ok && sf.Name == "wait" {
 		// connect's --wait: a duration, 0 or inf (SPEC §1.4).
 		if _, err := parseLineWait(v); err != nil {
 			if d, derr := time.ParseDuration(v); derr == nil && d < 0 {

@@ -117,7 +117,7 @@ func compFlagOf(f cli.Flag) compFlag {
 	if tf, ok := f.(interface{ IsTakesFile() bool }); ok {
 		cf.file = tf.IsTakesFile()
 	}
-	if sf, ok := f.(*cli.StringFlag); ok && sf.TakesFile {
+	if sf, ok := baseFlag(f).(*cli.StringFlag); ok && sf.TakesFile {
 		cf.file = true
 	}
 	cf.choices = valueChoices[cf.long]

@@ -40,7 +40,7 @@ func flagLine(f cli.Flag) string {
 // shownDefault is the default a flag's help line names: "" for switches
 // and for zero values, which mean "not set"; strings without quotes.
 func shownDefault(f cli.Flag, df cli.DocGenerationFlag) string {
-	switch f := f.(type) {
+	switch f := baseFlag(f).(type) {
 	case *cli.BoolFlag:
 		return ""
 	case *cli.StringFlag:
