@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sync"
 
 	"github.com/fatih/color"
 
@@ -67,9 +68,10 @@ func writeJSON(w io.Writer, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	out := scalarArray.ReplaceAllFunc(buf.Bytes(), func(m []byte) []byte {
+	sep := arraySep()
+	out := scalarArray().ReplaceAllFunc(buf.Bytes(), func(m []byte) []byte {
 		inner := bytes.TrimSpace(m[1 : len(m)-1])
-		return append(append([]byte{'['}, arraySep.ReplaceAll(inner, []byte(", "))...), ']')
+		return append(append([]byte{'['}, sep.ReplaceAll(inner, []byte(", "))...), ']')
 	})
 	_, err := w.Write(out)
 	return err
@@ -78,11 +80,15 @@ func writeJSON(w io.Writer, v any) error {
 // jsonScalar matches one JSON string, number, true, false or null.
 const jsonScalar = `(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null)`
 
+// The expressions are compiled on first use, not when the program starts:
+// most runs print no JSON, and every run pays for what init does.
 var (
 	// scalarArray matches an indented array whose elements are all scalars.
-	scalarArray = regexp.MustCompile(`\[\n\s*` + jsonScalar + `(?:,\n\s*` + jsonScalar + `)*\n\s*\]`)
+	scalarArray = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\[\n\s*` + jsonScalar + `(?:,\n\s*` + jsonScalar + `)*\n\s*\]`)
+	})
 	// arraySep matches the separator between elements of such an array.
-	arraySep = regexp.MustCompile(`,\n\s*`)
+	arraySep = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`,\n\s*`) })
 )
 
 // plural returns "1 reply" or "2 replies".
