@@ -88,7 +88,6 @@ var errLengthMSB = errors.New("64-bit payload length with the most significant b
 // so a read that times out can be retried. At a clean frame boundary with
 // no more data it returns io.EOF; inside a header, io.ErrUnexpectedEOF.
 func ReadHeader(r *bufio.Reader) (Header, error) {
-	var h Header
 	// Peek what is buffered, up to a whole header, so that usually one
 	// Peek suffices; Peek never blocks for bytes already buffered.
 	want := 2
@@ -97,10 +96,36 @@ func ReadHeader(r *bufio.Reader) (Header, error) {
 	}
 	p, err := r.Peek(want)
 	if len(p) < 2 {
-		return h, headerErr(len(p), err)
+		return Header{}, headerErr(len(p), err)
+	}
+	h, n, perr := ParseHeader(p)
+	if perr == ErrShortHeader {
+		p, err = r.Peek(n)
+		if len(p) < n {
+			return h, headerErr(len(p), err)
+		}
+		h, n, perr = ParseHeader(p)
+	}
+	r.Discard(n)
+	return h, perr
+}
+
+// ErrShortHeader is returned by ParseHeader when the bytes end before the
+// header does.
+var ErrShortHeader = errors.New("incomplete frame header")
+
+// ParseHeader decodes the frame header at the start of p, as ReadHeader
+// does, for callers that hold the bytes themselves. n is the header's size
+// in bytes (2 when p is shorter than 2); when p holds fewer than n bytes
+// the error is ErrShortHeader. A 64-bit length with the most significant
+// bit set is a *ProtocolError (RFC 6455 §5.2), with n still the header's
+// size.
+func ParseHeader(p []byte) (h Header, n int, err error) {
+	if len(p) < 2 {
+		return h, 2, ErrShortHeader
 	}
 	b0, b1 := p[0], p[1]
-	n := 2
+	n = 2
 	switch b1 & 0x7f {
 	case 126:
 		n += 2
@@ -111,10 +136,7 @@ func ReadHeader(r *bufio.Reader) (Header, error) {
 		n += 4
 	}
 	if len(p) < n {
-		p, err = r.Peek(n)
-		if len(p) < n {
-			return h, headerErr(len(p), err)
-		}
+		return h, n, ErrShortHeader
 	}
 	h.Fin = b0&0x80 != 0
 	h.Rsv1 = b0&0x40 != 0
@@ -132,8 +154,7 @@ func ReadHeader(r *bufio.Reader) (Header, error) {
 	case 127:
 		v := binary.BigEndian.Uint64(p[2:10])
 		if v>>63 != 0 {
-			r.Discard(n)
-			return h, &ProtocolError{Code: CloseProtocolError,
+			return h, n, &ProtocolError{Code: CloseProtocolError,
 				Reason: fmt.Sprintf("%v 0x%016x", errLengthMSB, v)}
 		}
 		h.Length = int64(v)
@@ -145,8 +166,7 @@ func ReadHeader(r *bufio.Reader) (Header, error) {
 	if h.Masked {
 		copy(h.Mask[:], p[i:i+4])
 	}
-	r.Discard(n)
-	return h, nil
+	return h, n, nil
 }
 
 func headerErr(got int, err error) error {

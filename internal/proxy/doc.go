@@ -13,11 +13,14 @@
 // the forwarded head, reads the response head (handshake.ReadResponse),
 // judges it against the client's offers (handshake.DiagnoseResponse) and
 // writes it to the client. After a 101 two relays run, one per direction:
-// each reads frame headers (wire.ReadHeader), checks them as the receiving
-// endpoint would (wire.CheckHeader, RFC 6455 §5), copies header and
-// payload bytes to the other side, and assembles a copy of each message
-// for display, inflated with a per-direction wire.Decompressor when
-// permessage-deflate was negotiated (RFC 7692).
+// each reads its source into one buffer, finds the frame headers there
+// (wire.ParseHeader), checks them as the receiving endpoint would
+// (wire.CheckHeader, RFC 6455 §5), writes the same bytes from that buffer
+// to the other side, and assembles a copy of each message for display,
+// inflated with a per-direction wire.Decompressor when permessage-deflate
+// was negotiated (RFC 7692). With Options.Strict a frame is written only
+// once all of it has been checked, so that a frame found bad at its end
+// never reaches the other side in part.
 //
 // # What it does not do
 //

@@ -39,9 +39,9 @@ func RelayBytes(input []byte, fromClient, deflate, strict, verbose, json bool, l
 	p := &pair{s: s, client: other, id: 1, start: time.Now()}
 	p.upstream = dst
 	pr := repl.NewPrinter(repl.PrinterConfig{Out: log, Log: log, JSON: json, Escape: true, Binary: repl.BinaryHex, Verbose: verbose, ShowSent: true})
-	r := &relay{p: p, side: sideServer, other: sideClient, dir: wire.DirIn, src: bufio.NewReaderSize(src, 4096), srcConn: src, dst: dst,
-		role: wire.RoleClient, printer: pr, keep: true}
-	o := &relay{p: p, side: sideClient, other: sideServer, dir: wire.DirOut, src: bufio.NewReader(other), srcConn: other, dst: other, role: wire.RoleServer, mask: true}
+	r := &relay{p: p, side: sideServer, other: sideClient, dir: wire.DirIn, pre: bufio.NewReaderSize(src, 4096), srcConn: src, dst: dst,
+		role: wire.RoleClient, printer: pr, keep: true, hold: strict}
+	o := &relay{p: p, side: sideClient, other: sideServer, dir: wire.DirOut, pre: bufio.NewReader(other), srcConn: other, dst: other, role: wire.RoleServer, mask: true}
 	if fromClient {
 		r.side, r.other, r.dir, r.role, r.mask = sideClient, sideServer, wire.DirOut, wire.RoleServer, true
 		o.side, o.other, o.dir, o.role, o.mask = sideServer, sideClient, wire.DirIn, wire.RoleClient, false

@@ -98,7 +98,7 @@ func (m *message) payload(r *relay, h wire.Header, b []byte, pos int) bool {
 		wire.Mask(h.Mask, pos, m.data[start:])
 	}
 	if !m.compressed && m.op == wire.OpText {
-		if m.text.feed(m.data[start:]); m.text.bad && r.p.s.opts.Strict {
+		if m.text.feed(m.data[start:]); m.text.bad && r.p.s.opts.Strict && !r.injected {
 			r.violation(invalidText(r.side), false)
 		}
 	}

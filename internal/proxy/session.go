@@ -47,14 +47,12 @@ func (p *pair) session(br, ubr *bufio.Reader, up net.Conn, fwdReq *handshake.Req
 		})
 	}
 	keep := printer != nil || o.Strict || p.entry != nil
-	// Relay sources read up to 16 KiB at a time (payloads larger than that straight into the write buffer), so that a burst of small
-	// frames costs few reads; the handshake readers stay underneath with
-	// any bytes that came with the heads.
-	br, ubr = bufio.NewReaderSize(br, readSize), bufio.NewReaderSize(ubr, readSize)
-	c2s := &relay{p: p, side: sideClient, other: sideServer, dir: wire.DirOut, src: br, srcConn: p.client, dst: up,
-		role: wire.RoleServer, mask: true, rsv1OK: deflate != nil, printer: printer, keep: keep}
-	s2c := &relay{p: p, side: sideServer, other: sideClient, dir: wire.DirIn, src: ubr, srcConn: up, dst: p.client,
-		role: wire.RoleClient, rsv1OK: deflate != nil, printer: printer, keep: keep}
+	// The handshake readers hand over any bytes that came with the heads;
+	// the relays read the sockets themselves from then on.
+	c2s := &relay{p: p, side: sideClient, other: sideServer, dir: wire.DirOut, pre: br, srcConn: p.client, dst: up,
+		role: wire.RoleServer, mask: true, rsv1OK: deflate != nil, printer: printer, keep: keep, hold: o.Strict}
+	s2c := &relay{p: p, side: sideServer, other: sideClient, dir: wire.DirIn, pre: ubr, srcConn: up, dst: p.client,
+		role: wire.RoleClient, rsv1OK: deflate != nil, printer: printer, keep: keep, hold: o.Strict}
 	if deflate != nil && keep {
 		c2s.msg.dec = wire.NewDecompressor(*deflate, wire.RoleServer)
 		s2c.msg.dec = wire.NewDecompressor(*deflate, wire.RoleClient)

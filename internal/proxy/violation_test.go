@@ -32,6 +32,11 @@ func TestViolations(t *testing.T) {
 		{"bad UTF-8 from the client", true, frameBytes(masked, []byte("ok \xff\xfe")), wire.CloseInvalidPayload, `text message from the client is not valid UTF-8`, true},
 		{"bad UTF-8 from the server", false, frameBytes(plain, []byte("ok \xc3")), wire.CloseInvalidPayload, `text message from the server is not valid UTF-8`, true},
 		{"reserved opcode from the server", false, frameBytes(wire.Header{Fin: true, Op: 3}, nil), wire.CloseProtocolError, `reserved opcode 0x3`, true},
+		// Frames larger than the relay's buffer whose fault shows only at
+		// their end: with --strict none of them may reach the other side
+		// before its 1001 (SPEC §9).
+		{"bad UTF-8 at the end of 1 MiB from the client", true, frameBytes(masked, append(bytes.Repeat([]byte("a"), 1<<20), 0xff)), wire.CloseInvalidPayload, `text message from the client is not valid UTF-8`, true},
+		{"bad UTF-8 at the end of 1 MiB from the server", false, frameBytes(plain, append(bytes.Repeat([]byte("a"), 1<<20), 0xc3)), wire.CloseInvalidPayload, `text message from the server is not valid UTF-8`, true},
 	}
 	for _, tc := range cases {
 		for _, strict := range []bool{false, true} {
