@@ -32,10 +32,10 @@ func register(f commandFunc) { registry = append(registry, f) }
 // exit code. The first SIGINT or SIGTERM cancels the run, so a session
 // closes with 1000 and waits for the server's close; a second one ends the
 // process at once with exit code 130, after putting the terminal back
-// (SPEC §7). The signals stay caught after the first: restoring their
-// default action would not do when wsdbg was started with SIGINT ignored,
-// as a shell starts the background jobs of a script, and the second
-// Ctrl-C would then be lost.
+// and writing the --har file (SPEC §7, §11). The signals stay caught after
+// the first: restoring their default action would not do when wsdbg was
+// started with SIGINT ignored, as a shell starts the background jobs of a
+// script, and the second Ctrl-C would then be lost.
 func Main(args []string, o *IO) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -61,6 +61,7 @@ func Main(args []string, o *IO) int {
 			return
 		}
 		repl.RestoreTerminals()
+		runAborts(o.Err)
 		os.Exit(ExitInterrupted)
 	}()
 	return MainContext(ctx, args, o)

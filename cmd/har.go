@@ -49,6 +49,11 @@ func withHAR(path string, w **har.Writer, run func() error) error {
 		return err
 	}
 	*w = h
+	if h != nil {
+		// A second Ctrl-C exits at once: the archive is written first,
+		// with what was recorded until then.
+		defer atAbort(func() error { return closeHAR(h) })()
+	}
 	err = run()
 	if herr := closeHAR(h); herr != nil {
 		if err == nil {
