@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsdbg/wsdbg/cmd"
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 	"github.com/wsdbg/wsdbg/wire"
 )
 
@@ -76,7 +77,7 @@ func blockingStdin() (io.Reader, func()) {
 
 // runBench runs wsdbg once with stdin in and stdout into io.Discard.
 func runBench(b *testing.B, in io.Reader, args ...string) {
-	var errb lockedBuffer
+	var errb wstest.Buffer
 	o := &cmd.IO{In: in, Out: io.Discard, Err: &errb}
 	if code := cmd.MainContext(context.Background(), append([]string{"wsdbg"}, args...), o); code != 0 {
 		b.Fatalf("wsdbg %q exited %d: %s", args, code, errb.String())

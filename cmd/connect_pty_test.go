@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wsdbg/wsdbg/cmd"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // ptyServer is a WebSocket server that pushes a text message every 50 ms,
@@ -87,7 +88,7 @@ func (ps *ptyServer) handler(t *testing.T) http.HandlerFunc {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool, screen *lockedBuffer) {
+func waitFor(t *testing.T, what string, cond func() bool, screen *wstest.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -116,7 +117,7 @@ func TestConnectREPLInPseudoTerminal(t *testing.T) {
 	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 100}); err != nil {
 		t.Fatal(err)
 	}
-	screen := &lockedBuffer{}
+	screen := &wstest.Buffer{}
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
@@ -274,7 +275,7 @@ func TestConnectREPLPeerCloseRestoresTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	screen := &lockedBuffer{}
+	screen := &wstest.Buffer{}
 	go func() {
 		buf := make([]byte, 4096)
 		for {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // TestSecondInterruptWritesHAR runs the real binary: a second SIGINT ends
@@ -20,7 +22,7 @@ func TestSecondInterruptWritesHAR(t *testing.T) {
 	url, first, closed := holdCloseServer(t)
 	path := filepath.Join(t.TempDir(), "session.har")
 	c := exec.Command(bin, "send", "-q", "--wait", "20s", "--close-timeout", "20s", "--har", path, url, "hello")
-	var stderr lockedBuffer
+	var stderr wstest.Buffer
 	c.Stderr = &stderr
 	if err := c.Start(); err != nil {
 		t.Fatal(err)

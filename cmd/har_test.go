@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsdbg/wsdbg/cmd"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // harFile is HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/) as
@@ -200,8 +200,6 @@ func TestHARProxyAndServe(t *testing.T) {
 	}
 }
 
-var harUpdate = flag.Bool("update-har", false, "rewrite testdata/har golden files")
-
 // TestHARGolden compares `send --har` against a golden file: the clock
 // and the random source are fixed, so keys and times are too; only the
 // port changes between runs.
@@ -225,18 +223,5 @@ func TestHARGolden(t *testing.T) {
 	json.Indent(&pretty, raw, "", "  ")
 	got := strings.ReplaceAll(pretty.String(), ":"+port, ":PORT")
 	got = strings.ReplaceAll(got, `"connection": "`+port+`"`, `"connection": "PORT"`)
-	golden := filepath.Join("testdata", "har", "send.har")
-	if *harUpdate || inspectUpdate() {
-		os.MkdirAll(filepath.Dir(golden), 0o755)
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update-har to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("HAR differs from %s (run with -update-har to accept):\n%s", golden, got)
-	}
+	wstest.Golden(t, filepath.Join("testdata", "har", "send.har"), []byte(got))
 }

@@ -2,12 +2,12 @@ package cmd_test
 
 import (
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // TestInspectGolden compares whole transcripts and JSON documents with
@@ -63,28 +63,8 @@ func TestInspectGolden(t *testing.T) {
 					got = strings.ReplaceAll(got, "\x1b", `\e`)
 					file = tt.name + ".color.txt"
 				}
-				compareInspectGolden(t, filepath.Join("testdata", "inspect", file), got)
+				wstest.Golden(t, filepath.Join("testdata", "inspect", file), []byte(got))
 			}
 		})
-	}
-}
-
-func compareInspectGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if inspectUpdate() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd -run InspectGolden -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"net"
 	"strings"
@@ -16,20 +15,6 @@ import (
 	"github.com/wsdbg/wsdbg/cmd"
 	"github.com/wsdbg/wsdbg/handshake"
 )
-
-func init() {
-	// -update rewrites golden files. Another test file of the package may
-	// define it too; package variables initialise before init functions,
-	// so looking it up first avoids a duplicate definition.
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
-}
-
-func inspectUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // inspectPeerSaw is what an in-test server received: the request head and the
 // bytes that followed it until the client closed the connection.

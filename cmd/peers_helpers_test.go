@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // The independent WebSocket implementations these tests run wsdbg against
@@ -106,7 +108,7 @@ func startPeerServer(t testing.TB, interp, script string, args ...string) string
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
+	var stderr wstest.Buffer
 	c.Stderr = &stderr
 	if err := c.Start(); err != nil {
 		t.Fatalf("start the test peer %s: %v", script, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsdbg/wsdbg/cmd"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // probeIO is an IO over buffers with a clock that stands still (every
@@ -135,7 +136,7 @@ func TestProbeGolden(t *testing.T) {
 		}
 		got := strings.ReplaceAll(out, "127.0.0.1:"+port, "127.0.0.1:PORT")
 		got = strings.ReplaceAll(got, "\x1b", `\e`)
-		compareInspectGolden(t, filepath.Join("testdata", "probe", tt.file), got)
+		wstest.Golden(t, filepath.Join("testdata", "probe", tt.file), []byte(got))
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wsdbg/wsdbg/cmd"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 	"github.com/wsdbg/wsdbg/wire"
 )
 
@@ -169,7 +170,7 @@ func promptLast(screen, prompt string, want ...string) bool {
 
 // ptyRun is one wsdbg connect on a fresh pseudo-terminal.
 type ptyRun struct {
-	screen *lockedBuffer
+	screen *wstest.Buffer
 	ptmx   interface{ Write([]byte) (int, error) }
 	tty    interface{ Write([]byte) (int, error) }
 	code   chan int
@@ -196,7 +197,7 @@ func startPtyConnect(t *testing.T, args ...string) *ptyRun {
 	if err != nil {
 		t.Fatalf("open a pseudo-terminal: %v", err)
 	}
-	r := &ptyRun{screen: &lockedBuffer{}, ptmx: ptmx, tty: tty, code: make(chan int, 1)}
+	r := &ptyRun{screen: &wstest.Buffer{}, ptmx: ptmx, tty: tty, code: make(chan int, 1)}
 	t.Cleanup(func() {
 		// After a failure wsdbg may still run on the terminal: end it
 		// before closing the terminal under it.
@@ -397,7 +398,7 @@ func TestREPLSecondCtrlCExits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	screen := &lockedBuffer{}
+	screen := &wstest.Buffer{}
 	go func() {
 		buf := make([]byte, 4096)
 		for {

@@ -2,7 +2,6 @@ package cmd_test
 
 import (
 	"bytes"
-	"flag"
 	"io"
 	"net"
 	"os"
@@ -11,19 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
-
-func init() {
-	// -update rewrites golden files; another test file may define it first.
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
-}
-
-func serveUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // TestServeGolden sends each raw request of testdata/serve/*.http to
 // `serve -p chat --deflate` and compares the log with
@@ -57,19 +46,7 @@ func TestServeGolden(t *testing.T) {
 					t.Fatalf("serve exit %d", code)
 				}
 				got := normaliseServeLog(srv.log.String())
-				if serveUpdate() {
-					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./cmd -run TestServeGolden -update to create it)", err)
-				}
-				if got != string(want) {
-					t.Errorf("log differs from %s (run with -update after checking):\n--- got\n%s--- want\n%s", golden, got, want)
-				}
+				wstest.Golden(t, golden, []byte(got))
 			})
 		}
 	}

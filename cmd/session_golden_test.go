@@ -1,8 +1,6 @@
 package cmd_test
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -10,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsdbg/wsdbg/internal/wstest"
 	"github.com/wsdbg/wsdbg/wire"
 )
 
@@ -27,13 +26,6 @@ func (r *sessionRand) Read(p []byte) (int, error) {
 		r.n++
 	}
 	return len(p), nil
-}
-
-func init() {
-	// -update rewrites golden files; another test file may define it too.
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
 }
 
 var portRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)
@@ -88,28 +80,8 @@ func TestSessionGolden(t *testing.T) {
 				if color == "always" {
 					file = tt.name + ".color.txt"
 				}
-				compareSessionGolden(t, filepath.Join("testdata", "session", file), got)
+				wstest.Golden(t, filepath.Join("testdata", "session", file), []byte(got))
 			})
 		}
-	}
-}
-
-func compareSessionGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd -run SessionGolden -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }

@@ -19,27 +19,9 @@ import (
 
 	"github.com/wsdbg/wsdbg/cmd"
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 	"github.com/wsdbg/wsdbg/wire"
 )
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use, for output that
-// a test may read while a run is still going.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // sessionRun is the result of one wsdbg run.
 type sessionRun struct {
@@ -49,8 +31,8 @@ type sessionRun struct {
 
 // sessionIO returns an IO over buffers reading stdin from in, with stdout
 // a terminal or not, and a fixed clock when clock is set.
-func sessionIO(in io.Reader, outTTY bool) (*cmd.IO, *lockedBuffer, *lockedBuffer) {
-	var out, errb lockedBuffer
+func sessionIO(in io.Reader, outTTY bool) (*cmd.IO, *wstest.Buffer, *wstest.Buffer) {
+	var out, errb wstest.Buffer
 	if in == nil {
 		in = strings.NewReader("")
 	}

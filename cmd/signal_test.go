@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsdbg/wsdbg/internal/wstest"
 	"github.com/wsdbg/wsdbg/wire"
 )
 
@@ -144,7 +145,7 @@ func TestSecondInterruptEndsAtOnce(t *testing.T) {
 			if ignored {
 				c = exec.Command("/bin/sh", append([]string{"-c", `trap "" INT; exec "$0" "$@"`, bin}, args...)...)
 			}
-			var stderr lockedBuffer
+			var stderr wstest.Buffer
 			c.Stderr = &stderr
 			if err := c.Start(); err != nil {
 				t.Fatal(err)

@@ -1,34 +1,16 @@
 package repl
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 type editorResult struct {
 	line string
@@ -50,7 +32,7 @@ func readLineAsync(e Editor) <-chan editorResult {
 // handles type-ahead on its own goroutine without locking the line buffer
 // that a starting ReadLine redraws, a data race inside the library that
 // the race detector reports; a person types after seeing the prompt.
-func readLineReady(t *testing.T, e Editor, out *lockedBuffer, prompt string) <-chan editorResult {
+func readLineReady(t *testing.T, e Editor, out *wstest.Buffer, prompt string) <-chan editorResult {
 	t.Helper()
 	n := strings.Count(out.String(), prompt)
 	ch := readLineAsync(e)
@@ -86,7 +68,7 @@ func TestReadlineEditor(t *testing.T) {
 	}
 	inR, inW := io.Pipe()
 	defer inW.Close()
-	out := &lockedBuffer{}
+	out := &wstest.Buffer{}
 	e, err := newReadlineEditor(inR, out, out, "ws test> ", hist)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +151,7 @@ func TestReadlineEditorNewHistoryFile(t *testing.T) {
 	hist := filepath.Join(t.TempDir(), "new-history")
 	inR, inW := io.Pipe()
 	defer inW.Close()
-	out := &lockedBuffer{}
+	out := &wstest.Buffer{}
 	e, err := newReadlineEditor(inR, out, out, "> ", hist)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsdbg/wsdbg/internal/wstest"
 	"github.com/wsdbg/wsdbg/repl"
 	"github.com/wsdbg/wsdbg/wire"
 )
@@ -18,33 +19,6 @@ import (
 var fixedTime = time.Date(2026, 11, 21, 13, 4, 5, 123456789, time.UTC)
 
 func fixedNow() time.Time { return fixedTime }
-
-// syncBuffer is a bytes.Buffer safe for the printer's goroutine and the
-// test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-	n  int // number of Write calls
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.n++
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) writes() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.n
-}
 
 func TestPrinterText(t *testing.T) {
 	t.Parallel()
@@ -168,7 +142,7 @@ func TestPrinterText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var out, log syncBuffer
+			var out, log wstest.Buffer
 			cfg := tt.cfg
 			cfg.Out, cfg.Log = &out, &log
 			p := repl.NewPrinter(cfg)
@@ -188,7 +162,7 @@ func TestPrinterText(t *testing.T) {
 
 func TestPrinterQuietKeepsErrors(t *testing.T) {
 	t.Parallel()
-	var out, errw syncBuffer
+	var out, errw wstest.Buffer
 	p := repl.NewPrinter(repl.PrinterConfig{Out: &out, Err: &errw})
 	p.Control(wire.DirIn, wire.OpPing, nil)
 	p.Note("dropped")
@@ -246,7 +220,7 @@ func decodeEvents(t *testing.T, s string) []event {
 
 func TestPrinterJSON(t *testing.T) {
 	t.Parallel()
-	var out, errw syncBuffer
+	var out, errw wstest.Buffer
 	p := repl.NewPrinter(repl.PrinterConfig{Out: &out, Log: &errw, Err: &errw, JSON: true, Verbose: true, Now: fixedNow})
 	text := "héllo \"q\" \\ \n\t\x01 \u2028 <&>"
 	if err := p.Handshake(map[string]any{"url": "ws://x/", "ok": true}); err != nil {
@@ -333,7 +307,7 @@ func TestPrinterJSON(t *testing.T) {
 // in order, and writes must be batched.
 func TestPrinterConcurrent(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out wstest.Buffer
 	slow := writerFunc(func(b []byte) (int, error) {
 		time.Sleep(50 * time.Microsecond)
 		return out.Write(b)
@@ -367,7 +341,7 @@ func TestPrinterConcurrent(t *testing.T) {
 		}
 		next[w]++
 	}
-	if n := out.writes(); n >= workers*each/2 {
+	if n := out.Writes(); n >= workers*each/2 {
 		t.Errorf("%d writes for %d events: output is not batched", n, workers*each)
 	}
 	if err := p.Close(); err != nil {
@@ -377,7 +351,7 @@ func TestPrinterConcurrent(t *testing.T) {
 
 func TestPrinterSharedWriterKeepsOrder(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out wstest.Buffer
 	p := repl.NewPrinter(repl.PrinterConfig{Out: &out, Log: &out, InMarker: "< "})
 	for i := range 100 {
 		p.Message(wire.DirIn, wire.Message{Op: wire.OpText, Data: []byte{byte('a' + i%26)}})
@@ -450,7 +424,7 @@ func TestPrinterLargeMessages(t *testing.T) {
 	t.Parallel()
 	big := bytes.Repeat([]byte("0123456789abcdef"), 8<<10) // 128 KiB
 	for _, cfg := range []repl.PrinterConfig{{}, {Escape: true}, {Binary: repl.BinaryBase64}} {
-		var out syncBuffer
+		var out wstest.Buffer
 		cfg.Out = &out
 		p := repl.NewPrinter(cfg)
 		buf := bytes.Clone(big)

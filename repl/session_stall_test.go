@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsdbg/wsdbg/internal/wstest"
 	"github.com/wsdbg/wsdbg/repl"
 	"github.com/wsdbg/wsdbg/wire"
 )
@@ -41,7 +42,7 @@ func TestStalledPeerDuringLargeWrite(t *testing.T) {
 			ours, theirs := tcpPair(t)
 			ours.(*net.TCPConn).SetWriteBuffer(16 << 10)
 			theirs.(*net.TCPConn).SetReadBuffer(16 << 10)
-			log := new(syncBuffer)
+			log := new(wstest.Buffer)
 			p := repl.NewPrinter(repl.PrinterConfig{Out: io.Discard, Log: log})
 			defer p.Close()
 			s := repl.NewSession(ours, nil, repl.SessionConfig{Role: wire.RoleClient, Printer: p, WriteTimeout: writeTimeout, CloseTimeout: writeTimeout})

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsdbg/wsdbg/internal/wstest"
 	"github.com/wsdbg/wsdbg/repl"
 	"github.com/wsdbg/wsdbg/wire"
 )
@@ -75,9 +76,9 @@ func (p *peer) raw(b []byte) {
 }
 
 // session starts a client session over c with its output in out and log.
-func session(t testing.TB, c net.Conn, cfg repl.SessionConfig, pcfg repl.PrinterConfig) (*repl.Session, *syncBuffer, *syncBuffer) {
+func session(t testing.TB, c net.Conn, cfg repl.SessionConfig, pcfg repl.PrinterConfig) (*repl.Session, *wstest.Buffer, *wstest.Buffer) {
 	t.Helper()
-	var out, log syncBuffer
+	var out, log wstest.Buffer
 	pcfg.Out, pcfg.Log = &out, &log
 	cfg.Printer = repl.NewPrinter(pcfg)
 	t.Cleanup(func() { cfg.Printer.Close() })
@@ -323,7 +324,7 @@ func TestSessionEarlyData(t *testing.T) {
 	if _, err := br.Peek(7); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out wstest.Buffer
 	pr := repl.NewPrinter(repl.PrinterConfig{Out: &out})
 	defer pr.Close()
 	s := repl.NewSession(c, br, repl.SessionConfig{Printer: pr})
@@ -460,7 +461,7 @@ func TestSessionNoLeak(t *testing.T) {
 	for range 5 {
 		c, sc := tcpPair(t)
 		p := newPeer(t, sc)
-		var out syncBuffer
+		var out wstest.Buffer
 		pr := repl.NewPrinter(repl.PrinterConfig{Out: &out})
 		s := repl.NewSession(c, nil, repl.SessionConfig{Printer: pr, PingInterval: time.Millisecond})
 		pr2 := make(chan error, 1)

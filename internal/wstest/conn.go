@@ -1,6 +1,9 @@
 // Package wstest holds test support shared by wsdbg's packages: in-memory
-// connections that play a script of peer bytes, and checks of what wsdbg
-// prints. It is imported by tests only.
+// connections that play a script of peer bytes, loopback servers,
+// certificates made for a test, a buffer safe for concurrent use, golden
+// files with the -update flag, a bounded wait for a condition, and checks
+// of what wsdbg prints. It is imported by tests only, and imports no
+// package of wsdbg, so tests inside any of them can use it.
 package wstest
 
 import (
