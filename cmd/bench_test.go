@@ -35,7 +35,7 @@ func benchServer(b *testing.B, serve func(nc net.Conn, br *bufio.Reader)) string
 	if err != nil {
 		b.Fatal(err)
 	}
-	serveLoopback(b, ln, func(nc net.Conn) {
+	wstest.Serve(b, ln, func(nc net.Conn) {
 		defer nc.Close()
 		br := bufio.NewReaderSize(nc, 64<<10)
 		req, err := handshake.ReadRequest(br)

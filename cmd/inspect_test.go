@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsdbg/wsdbg/cmd"
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // inspectPeerSaw is what an in-test server received: the request head and the
@@ -34,34 +35,11 @@ func startInspectPeer(t testing.TB, reply func(req *handshake.Request) string) (
 	return serveInspectPeer(t, ln, reply)
 }
 
-// serveLoopback accepts connections on ln until the test ends and runs
-// handle for each in its own goroutine. Cleanup closes ln and waits for
-// every handler, so nothing outlives the test.
-func serveLoopback(tb testing.TB, ln net.Listener, handle func(net.Conn)) {
-	var wg sync.WaitGroup
-	tb.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				handle(c)
-			}()
-		}
-	}()
-}
-
 // serveInspectPeer serves reply on ln (TCP, TLS or Unix) until the test ends.
 func serveInspectPeer(t testing.TB, ln net.Listener, reply func(req *handshake.Request) string) (string, <-chan inspectPeerSaw) {
 	t.Helper()
 	saw := make(chan inspectPeerSaw, 8)
-	serveLoopback(t, ln, func(c net.Conn) {
+	wstest.Serve(t, ln, func(c net.Conn) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		br := bufio.NewReader(c)

@@ -13,30 +13,8 @@ import (
 	"time"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
-
-// serveLoopback accepts connections on ln until the test ends and runs
-// handle for each in its own goroutine. Cleanup closes ln and waits for
-// every handler, so nothing outlives the test.
-func serveLoopback(t testing.TB, ln net.Listener, handle func(net.Conn)) {
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				handle(c)
-			}()
-		}
-	}()
-}
 
 // startEcho starts a loopback TCP (network "tcp", addr "127.0.0.1:0") or
 // Unix echo server and returns its address.
@@ -46,7 +24,7 @@ func startEcho(t testing.TB, network, addr string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveLoopback(t, ln, func(c net.Conn) {
+	wstest.Serve(t, ln, func(c net.Conn) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		io.Copy(c, c)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsdbg/wsdbg/handshake"
 	"github.com/wsdbg/wsdbg/internal/h2test"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // h2Do runs an HTTP/2 handshake to addr with o's other options.
@@ -293,7 +294,7 @@ func TestH2ALPN(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		serveLoopback(t, ln, func(nc net.Conn) {
+		wstest.Serve(t, ln, func(nc net.Conn) {
 			defer nc.Close()
 			nc.SetDeadline(time.Now().Add(5 * time.Second))
 			if err := nc.(*tls.Conn).Handshake(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // rawServer is a loopback server that answers each connection with bytes
@@ -42,7 +43,7 @@ func startRawOn(t *testing.T, addr string, r reply) *rawServer {
 		t.Fatalf("listen: %v", err)
 	}
 	s := &rawServer{ln: ln, addr: ln.Addr().String()}
-	serveLoopback(t, ln, func(c net.Conn) {
+	wstest.Serve(t, ln, func(c net.Conn) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		br := bufio.NewReader(c)

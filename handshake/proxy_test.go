@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // connectProxy is an in-test HTTP CONNECT proxy (RFC 9110 §9.3.6) that
@@ -44,7 +45,7 @@ func startConnectProxy(t testing.TB, reply string, cfg *tls.Config) *connectProx
 		ln = tls.NewListener(ln, cfg)
 	}
 	p := &connectProxy{Addr: ln.Addr().String(), Reply: reply}
-	serveLoopback(t, ln, func(c net.Conn) {
+	wstest.Serve(t, ln, func(c net.Conn) {
 		p.serve(c)
 	})
 	return p
@@ -122,7 +123,7 @@ func startSOCKS(t testing.TB, refuse bool) *socksServer {
 		t.Fatal(err)
 	}
 	s := &socksServer{Addr: ln.Addr().String(), Refuse: refuse}
-	serveLoopback(t, ln, func(c net.Conn) {
+	wstest.Serve(t, ln, func(c net.Conn) {
 		s.serve(c)
 	})
 	return s

@@ -2,15 +2,9 @@ package handshake_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/url"
 	"os"
@@ -21,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // dialPKI is a test CA with the certificates the TLS tests need, written
@@ -57,85 +52,36 @@ func newDialPKI() (*dialPKI, error) {
 		return nil, err
 	}
 	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := wstest.NewCert(wstest.CertSpec{Name: "wsdbg test CA", CA: true, NotAfter: now.Add(24 * time.Hour)}, nil)
 	if err != nil {
 		return nil, err
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "wsdbg test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	p := &dialPKI{CAFile: filepath.Join(dir, "ca.pem"), ClientPool: ca.Pool()}
+	if err := os.WriteFile(p.CAFile, ca.CertPEM, 0o600); err != nil {
+		return nil, err
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	specs := []struct {
+		to   *tls.Certificate
+		spec wstest.CertSpec
+	}{
+		{&p.Good, wstest.CertSpec{Name: "localhost", DNS: []string{"localhost", "other.test"}, IPs: wstest.LoopbackIPs}},
+		{&p.Expired, wstest.CertSpec{Name: "expired.test", DNS: []string{"localhost"}, IPs: wstest.LoopbackIPs,
+			NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}},
+		{&p.WrongName, wstest.CertSpec{Name: "wrong.test", DNS: []string{"wrong.test"}}},
+	}
+	for _, s := range specs {
+		c, err := wstest.NewCert(s.spec, ca)
+		if err != nil {
+			return nil, err
+		}
+		*s.to = c.TLS
+	}
+	client, err := wstest.NewCert(wstest.CertSpec{Name: "wsdbg client", Client: true}, ca)
 	if err != nil {
 		return nil, err
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	p := &dialPKI{CAFile: filepath.Join(dir, "ca.pem")}
-	if err := os.WriteFile(p.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
-		return nil, err
-	}
-	serial := int64(2)
-	leaf := func(cn string, dns []string, ips []net.IP, nb, na time.Time, client bool) (tls.Certificate, []byte, []byte, error) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return tls.Certificate{}, nil, nil, err
-		}
-		serial++
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: cn},
-			NotBefore:    nb,
-			NotAfter:     na,
-			DNSNames:     dns,
-			IPAddresses:  ips,
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}
-		if client {
-			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			return tls.Certificate{}, nil, nil, err
-		}
-		kder, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			return tls.Certificate{}, nil, nil, err
-		}
-		certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-		keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-		pair, err := tls.X509KeyPair(certPEM, keyPEM)
-		return pair, certPEM, keyPEM, err
-	}
-	loop := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-	if p.Good, _, _, err = leaf("localhost", []string{"localhost", "other.test"}, loop, now.Add(-time.Hour), now.Add(time.Hour), false); err != nil {
-		return nil, err
-	}
-	if p.Expired, _, _, err = leaf("expired.test", []string{"localhost"}, loop, now.Add(-48*time.Hour), now.Add(-24*time.Hour), false); err != nil {
-		return nil, err
-	}
-	if p.WrongName, _, _, err = leaf("wrong.test", []string{"wrong.test"}, nil, now.Add(-time.Hour), now.Add(time.Hour), false); err != nil {
-		return nil, err
-	}
-	_, cPEM, kPEM, err := leaf("wsdbg client", nil, nil, now.Add(-time.Hour), now.Add(time.Hour), true)
-	if err != nil {
-		return nil, err
-	}
-	p.ClientCert, p.ClientKey = filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem")
-	if err := os.WriteFile(p.ClientCert, cPEM, 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(p.ClientKey, kPEM, 0o600); err != nil {
-		return nil, err
-	}
-	p.ClientPool = x509.NewCertPool()
-	p.ClientPool.AddCert(ca)
-	return p, nil
+	p.ClientCert, p.ClientKey, err = client.WriteFiles(dir, "client")
+	return p, err
 }
 
 // goodServerConfig serves the certificate that verifies with the test CA.
@@ -172,7 +118,7 @@ func startTLSServer(t testing.TB, cfg *tls.Config) *tlsServer {
 		t.Fatal(err)
 	}
 	s := &tlsServer{Addr: ln.Addr().String()}
-	serveLoopback(t, ln, func(c net.Conn) {
+	wstest.Serve(t, ln, func(c net.Conn) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		tc := tls.Server(c, cfg)
@@ -474,22 +420,5 @@ func TestTLSConfigFiles(t *testing.T) {
 // the test servers present.
 func otherCAFile(t *testing.T) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(99), Subject: pkix.Name{CommonName: "other CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(t.TempDir(), "other-ca.pem")
-	if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return wstest.MustCert(t, wstest.CertSpec{Name: "other CA", CA: true}, nil).CertFile(t)
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/wsdbg/wsdbg/handshake"
+	"github.com/wsdbg/wsdbg/internal/wstest"
 )
 
 // SettingEnableConnectProtocol is SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
@@ -46,25 +47,11 @@ func Start(t testing.TB, script func(c *Conn)) string {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer nc.Close()
-				nc.SetDeadline(time.Now().Add(10 * time.Second))
-				script(NewConn(nc))
-			}()
-		}
-	}()
+	wstest.Serve(t, ln, func(nc net.Conn) {
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		script(NewConn(nc))
+	})
 	return ln.Addr().String()
 }
 

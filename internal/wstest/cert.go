@@ -165,3 +165,14 @@ func SelfSigned(tb testing.TB) *Cert {
 	tb.Helper()
 	return MustCert(tb, CertSpec{DNS: []string{"localhost"}, IPs: LoopbackIPs, CA: true}, nil)
 }
+
+// CertFile writes c's certificate as a PEM file in a folder of the test's
+// own and returns its name, for a --cacert.
+func (c *Cert) CertFile(tb testing.TB) string {
+	tb.Helper()
+	f := filepath.Join(tb.TempDir(), "cert.pem")
+	if err := os.WriteFile(f, c.CertPEM, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}

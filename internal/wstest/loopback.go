@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Listen returns a TCP listener on 127.0.0.1 at a free port, closed when
@@ -21,7 +22,8 @@ func Listen(tb testing.TB) net.Listener {
 // Serve accepts connections on ln until the test ends and runs handle for
 // each in its own goroutine. At the end of the test it closes ln and every
 // connection still open, then waits for every handler, so nothing outlives
-// the test. Handlers close their connections themselves when they are done.
+// the test; a handler still running 10 s later fails the test. Handlers
+// close their connections themselves when they are done.
 func Serve(tb testing.TB, ln net.Listener, handle func(net.Conn)) {
 	var (
 		wg    sync.WaitGroup
@@ -37,7 +39,13 @@ func Serve(tb testing.TB, ln net.Listener, handle func(net.Conn)) {
 			c.Close()
 		}
 		mu.Unlock()
-		wg.Wait()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			tb.Errorf("loopback server on %s: connection handlers still running 10s after the test", ln.Addr())
+		}
 	})
 	wg.Add(1)
 	go func() {
@@ -63,4 +71,12 @@ func Serve(tb testing.TB, ln net.Listener, handle func(net.Conn)) {
 			}()
 		}
 	}()
+}
+
+// ServeTCP is Serve on a new loopback listener; it returns the address.
+func ServeTCP(tb testing.TB, handle func(net.Conn)) string {
+	tb.Helper()
+	ln := Listen(tb)
+	Serve(tb, ln, handle)
+	return ln.Addr().String()
 }
