@@ -75,11 +75,20 @@ func (p *pair) plain(ctx context.Context, b *block, req *handshake.Request, br *
 	}
 	defer resp.Body.Close()
 	resp.Close = true
-	b.line(handshake.KindResponse, "<", fmt.Sprintf("%s %s", resp.Proto, resp.Status))
 	p.client.SetWriteDeadline(time.Now().Add(o.WriteTimeout + p.timeout()))
-	cw := &countWriter{w: p.client}
+	cw := &headCapture{w: p.client}
 	err = resp.Write(cw)
+	// The response as it crossed to the client, secrets redacted as in
+	// every head the proxy logs; the body by its size only (SPEC §9).
+	if end := bytes.Index(cw.head, []byte("\r\n\r\n")); end >= 0 {
+		b.head(handshake.KindResponse, "<", &responseHead(cw.head[:end+4]).Head, o.ShowSecrets)
+	} else {
+		b.line(handshake.KindResponse, "<", fmt.Sprintf("%s %s", resp.Proto, resp.Status))
+	}
 	note := fmt.Sprintf("Not an upgrade request: forwarded as plain HTTP, %d bytes relayed back", cw.n)
+	if hl := cw.headLen(); hl > 0 {
+		note += fmt.Sprintf(" (body %d bytes, not shown)", cw.n-int64(hl))
+	}
 	if err != nil {
 		note += fmt.Sprintf(" before an error: %v", err)
 	}
@@ -88,13 +97,29 @@ func (p *pair) plain(ctx context.Context, b *block, req *handshake.Request, br *
 	linger(p.client)
 }
 
-type countWriter struct {
-	w io.Writer
-	n int64
+// headCapture writes through and keeps the first bytes, up to the end of
+// the response head (bounded by handshake.MaxHeadSize).
+type headCapture struct {
+	w    io.Writer
+	n    int64
+	head []byte
+	done bool
 }
 
-func (c *countWriter) Write(b []byte) (int, error) {
+func (c *headCapture) Write(b []byte) (int, error) {
+	if !c.done {
+		c.head = append(c.head, b[:min(len(b), handshake.MaxHeadSize-len(c.head))]...)
+		c.done = len(c.head) >= handshake.MaxHeadSize || bytes.Contains(c.head, []byte("\r\n\r\n"))
+	}
 	n, err := c.w.Write(b)
 	c.n += int64(n)
 	return n, err
+}
+
+// headLen is the size of the captured head; 0 when its end was not seen.
+func (c *headCapture) headLen() int {
+	if i := bytes.Index(c.head, []byte("\r\n\r\n")); i >= 0 {
+		return i + 4
+	}
+	return 0
 }
