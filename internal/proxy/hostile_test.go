@@ -41,6 +41,10 @@ func TestRefusalRelayed(t *testing.T) {
 	p.log.waitFor(t, `#1 ✗ version-unsupported +server: server supports Sec-WebSocket-Version 13; the request offered "8"`)
 	p.log.waitFor(t, `#1 ✗ status-not-101 +server: `)
 	p.log.waitFor(t, `#1 \* Relayed the refusal \(426 Upgrade Required\)`)
+	// The body as inspect shows it: its lines after the head, and the
+	// catalogue's body diagnostic.
+	p.log.waitFor(t, `#1 <\n#1 < version 13 pls\n`)
+	p.log.waitFor(t, `#1 i body +server: the 426 response has a body \(14 bytes\); it starts "version 13 pls"`)
 }
 
 // TestHostileSides checks that each hostile peer costs bounded time and

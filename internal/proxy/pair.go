@@ -126,7 +126,7 @@ func (p *pair) run(ctx context.Context) {
 		return
 	}
 	if resp.Status != 101 {
-		p.relayRefusal(up, ubr, resp)
+		p.relayRefusal(resp)
 		return
 	}
 	p.session(br, ubr, up, fwdReq, resp)
@@ -245,11 +245,23 @@ func (p *pair) readResponse(ctx context.Context, b *block, up net.Conn, ubr *buf
 		return nil, false
 	}
 	up.SetReadDeadline(time.Time{})
+	var body *refusalBody
+	if resp.Status != 101 {
+		// A refusal and its body reach the client first; the log then
+		// shows the body after the head, as inspect does.
+		if !p.relayHead(resp) {
+			return nil, false
+		}
+		body = p.relayBody(up, ubr, resp)
+	}
 	fs := handshake.DiagnoseResponse(fwdReq, resp, &handshake.Options{CheckExtension: func(offers []string, accepted string) []string {
 		_, problems := wire.CheckDeflateResponse(offers, accepted)
 		return problems
 	}})
 	b.head(handshake.KindResponse, "<", &resp.Head, o.ShowSecrets)
+	if body != nil {
+		body.lines(b, resp)
+	}
 	for _, d := range fs.Diagnostics {
 		p.diag(b, sideServer, d)
 	}
@@ -257,18 +269,29 @@ func (p *pair) readResponse(ctx context.Context, b *block, up net.Conn, ubr *buf
 		p.diag(b, sideServer, handshake.Diag("early-data", "%d bytes of frame data arrived with the 101 head; they are relayed and decoded as the first frames", ubr.Buffered()))
 	}
 	b.note(fmt.Sprintf("Handshake %d in %s (upstream response %s)", resp.Status, ms(o.now().Sub(p.start)), ms(elapsed)))
+	if body != nil && body.err != nil {
+		b.note(fmt.Sprintf("Relaying the body stopped after %d bytes: %v", body.n, body.err))
+	}
 	p.write(b)
 	p.handshakeJSON(fwdReq, resp, fs, info)
 	if p.s.opts.HAR != nil {
 		p.entry = p.s.opts.HAR.Begin(p.harInfo(fwdReq, resp, info, elapsed))
 	}
-	p.client.SetWriteDeadline(time.Now().Add(o.WriteTimeout))
-	if _, err := p.client.Write(resp.Raw); err != nil {
-		p.note(fmt.Sprintf("Could not relay the response to the client: %v", err))
-		p.finishHAR()
+	if body == nil && !p.relayHead(resp) {
 		return nil, false
 	}
 	return resp, true
+}
+
+// relayHead writes the response head to the client.
+func (p *pair) relayHead(resp *handshake.Response) bool {
+	p.client.SetWriteDeadline(time.Now().Add(p.s.opts.WriteTimeout))
+	if _, err := p.client.Write(resp.Raw); err != nil {
+		p.note(fmt.Sprintf("Could not relay the response to the client: %v", err))
+		p.finishHAR()
+		return false
+	}
+	return true
 }
 
 // responseError turns a ReadResponse error into its diagnostic and the
@@ -343,10 +366,17 @@ func (p *pair) answer(b *block, status int, reason, body string) {
 	linger(p.client)
 }
 
-// relayRefusal relays what follows a response other than 101 (its body)
-// until the upstream ends it, then closes both connections: the client
-// reads the refusal as the server sent it (SPEC §9).
-func (p *pair) relayRefusal(up net.Conn, ubr *bufio.Reader, resp *handshake.Response) {
+// refusalBody is what followed a refusal's head.
+type refusalBody struct {
+	n   int64
+	err error
+}
+
+// relayBody relays what follows a response other than 101 (its body)
+// until the upstream ends it: the client reads the refusal as the server
+// sent it (SPEC §9). The first handshake.MaxBody bytes go to resp.Body,
+// for the transcript and the body diagnostic, as inspect keeps them.
+func (p *pair) relayBody(up net.Conn, ubr *bufio.Reader, resp *handshake.Response) *refusalBody {
 	o := &p.s.opts
 	var body capped
 	var src io.Reader = ubr
@@ -356,24 +386,43 @@ func (p *pair) relayRefusal(up net.Conn, ubr *bufio.Reader, resp *handshake.Resp
 	up.SetReadDeadline(time.Now().Add(o.WriteTimeout))
 	w := &deadlineWriter{c: p.client, d: o.WriteTimeout}
 	n, err := io.Copy(io.MultiWriter(w, &body), io.LimitReader(src, 64<<20))
-	b := newBlock(o.Paint)
+	if isTimeout(err) {
+		err = nil
+	}
 	if len(body.b) > 0 {
-		b.note(fmt.Sprintf("Body from the server (%d bytes; servers often say there why they refused): %s", n, body.b))
+		resp.Body, resp.BodyTruncated = body.b, n > int64(len(body.b))
 	}
-	if err != nil && !isTimeout(err) {
-		b.note(fmt.Sprintf("Relaying the body stopped after %d bytes: %v", n, err))
+	return &refusalBody{n: n, err: err}
+}
+
+// lines shows the body's first bytes after the head, line by line, as
+// inspect does.
+func (rb *refusalBody) lines(b *block, resp *handshake.Response) {
+	if len(resp.Body) == 0 {
+		return
 	}
-	b.note(fmt.Sprintf("Relayed the refusal (%d %s) to the client; closed after %s", resp.Status, resp.Reason, ms(o.now().Sub(p.start))))
-	p.write(b)
+	for _, l := range strings.Split(strings.TrimSuffix(string(resp.Body), "\n"), "\n") {
+		b.line(handshake.KindResponse, "<", strings.TrimSuffix(l, "\r"))
+	}
+	if resp.BodyTruncated {
+		b.note(fmt.Sprintf("Body cut after %d bytes", handshake.MaxBody))
+	}
+}
+
+// relayRefusal ends a pair whose upstream refused the upgrade, once the
+// refusal has been relayed.
+func (p *pair) relayRefusal(resp *handshake.Response) {
+	p.note(fmt.Sprintf("Relayed the refusal (%d %s) to the client; closed after %s", resp.Status, resp.Reason, ms(p.s.opts.now().Sub(p.start))))
 	p.finishHAR()
 	linger(p.client)
 }
 
-// capped keeps the first 4 KiB written to it, for the body diagnostic.
+// capped keeps the first handshake.MaxBody bytes written to it, for the
+// body diagnostic.
 type capped struct{ b []byte }
 
 func (c *capped) Write(p []byte) (int, error) {
-	if room := 4096 - len(c.b); room > 0 {
+	if room := handshake.MaxBody - len(c.b); room > 0 {
 		c.b = append(c.b, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
